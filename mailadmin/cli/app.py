@@ -1,0 +1,151 @@
+"""The root command: global options, the command groups, and the one error boundary.
+
+Only Typer is imported at start-up; each command imports the store, services and Rich it needs
+inside its body, so `--help`, `--version` and completion stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any, Optional, Sequence
+
+import typer
+from typer.core import TyperGroup
+
+from mailadmin import __version__
+from mailadmin.cli import audit, config, db, roles
+from mailadmin.cli.context import state
+from mailadmin.errors import ExitCode, MailadminError
+
+EXIT_CODES_HELP = """\
+Exit codes: 0 ok; 1 failure (a denied check, a partly failed bulk run); 2 usage or invalid input;
+3 not found; 4 permission denied; 5 conflict or state not allowed; 6 limit exceeded;
+75 store temporarily unavailable (retry); 78 configuration (bad config, `mailadmin db upgrade` needed).
+"""
+
+
+class BoundaryGroup(TyperGroup):
+    """The error boundary: every failure becomes one stderr line and a documented exit code."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        code = run_guarded(
+            lambda: super(BoundaryGroup, self).main(
+                args, prog_name or "mailadmin", complete_var, standalone_mode=False, **extra
+            )
+        )
+        sys.exit(code)
+
+
+def run_guarded(call) -> int:
+    """Run a command; map what it raises to (stderr line, exit code). Tracebacks only with
+    MAILADMIN_DEBUG=1."""
+    from typer._click import exceptions as click_exc
+
+    debug = os.environ.get("MAILADMIN_DEBUG") == "1"
+    try:
+        result = call()
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    except MailadminError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _error(exc.message, exc.hint)
+        return exc.exit_code
+    except click_exc.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "mailadmin"
+        _error(exc.format_message(), f"see `{command} --help`")
+        return ExitCode.USAGE
+    except click_exc.ClickException as exc:  # bad file argument and the like
+        _error(exc.format_message())
+        return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+    except click_exc.Abort:
+        _error("aborted")
+        return ExitCode.FAILURE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # the reader (head, grep -m) went away: not an error of ours; keep Python quiet at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if debug:
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc}", "run again with MAILADMIN_DEBUG=1 for the traceback")
+        return ExitCode.FAILURE
+    finally:
+        if "mailadmin.store" in sys.modules:
+            from mailadmin.store import close_all
+
+            close_all()
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    line = " ".join(f"error: {message.rstrip('.')}".split())  # one line, whatever the message held
+    if hint:
+        line += f"; {hint}"
+    sys.stderr.write(line + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"mailadmin {__version__}\n")
+        raise typer.Exit(0)
+
+
+app = typer.Typer(
+    cls=BoundaryGroup,
+    name="mailadmin",
+    help="Administer an email-sending platform: roles, packages, users, domains and credits.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    db_url: Annotated[
+        Optional[str],
+        typer.Option("--db", envvar="MAILADMIN_DB", metavar="PATH_OR_URL",
+                     help="SQLite file or postgresql+psycopg:// URL. Default: config `database`, else a file in the user data directory.",
+                     show_envvar=True),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Administer an email-sending platform: roles, packages, users, domains and credits."""
+    state.db = db_url
+
+
+@app.command("init")
+def init(
+    sample: Annotated[bool, typer.Option("--sample", help="Also load demo data (roles, packages, accounts).")] = False,
+) -> None:
+    """Create or upgrade the store and its built-in roles.
+
+    Example: mailadmin init --sample
+    """
+    from mailadmin.cli.context import actor, store
+    from mailadmin.render.output import message
+    from mailadmin.services import setup
+
+    report = setup.init(store(check_schema=False), actor(), sample=sample)
+    message(report.summary())
+
+
+app.add_typer(roles.app, name="roles")
+app.add_typer(audit.app, name="audit")
+app.add_typer(db.app, name="db")
+app.add_typer(config.app, name="config")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,265 @@
+"""The store's tables, as SQLModel classes.
+
+Conventions every table keeps:
+- times are UTC (`UTCDateTime` reattaches the zone SQLite drops);
+- credit amounts are integers of 1/10000 credit (SQLite's Decimal goes through float);
+- a limit value of NULL means `unlimited`;
+- ids of accounts and users are never reused (AUTOINCREMENT on SQLite), because ledger and
+  audit entries outlive the rows they name;
+- every constraint is named (the metadata naming convention) so batch migrations can alter it.
+
+`table=True` models skip validation (fastapi/sqlmodel#453): services validate input first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timeutil.utcnow()")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _utc(nullable: bool = False, **kw) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, **kw)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- roles ---------------------------------------------------------------------------------
+class Role(SQLModel, table=True):
+    __tablename__ = "role"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    builtin: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+
+
+class RoleGrant(SQLModel, table=True):
+    """One granted catalog key of a role; stored compressed (a whole area is one row)."""
+
+    __tablename__ = "role_grant"
+    role_id: int = Field(sa_column=Column(Integer, ForeignKey("role.id", ondelete="CASCADE"), primary_key=True))
+    key: str = Field(sa_column=Column(String(128), primary_key=True))
+
+
+# -- packages ------------------------------------------------------------------------------
+class Package(SQLModel, table=True):
+    __tablename__ = "package"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # the role caps what every account on the package may ever do; RESTRICT: a role in use stays
+    role_id: int = Field(sa_column=Column(Integer, ForeignKey("role.id", ondelete="RESTRICT"), nullable=False, index=True))
+    credits_enabled: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    credit_cost: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # 1/10000 credit
+    allow_overuse: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    bounce_limit: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))  # 1/100 percent
+    expires_after_days: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    __table_args__ = (
+        CheckConstraint("credit_cost >= 0", name="credit_cost_nonneg"),
+        CheckConstraint("bounce_limit IS NULL OR (bounce_limit >= 0 AND bounce_limit <= 10000)", name="bounce_limit_pct"),
+        CheckConstraint("expires_after_days IS NULL OR expires_after_days > 0", name="expires_after_pos"),
+    )
+
+
+class PackageLimit(SQLModel, table=True):
+    """A package's limit; a missing row or NULL value both read as unlimited."""
+
+    __tablename__ = "package_limit"
+    package_id: int = Field(sa_column=Column(Integer, ForeignKey("package.id", ondelete="CASCADE"), primary_key=True))
+    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    value: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    __table_args__ = (CheckConstraint("value IS NULL OR value >= 0", name="value_nonneg"),)
+
+
+class PackageAsset(SQLModel, table=True):
+    """Sending nodes, bounce addresses and domains pre-assigned to a package's new accounts."""
+
+    __tablename__ = "package_asset"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    package_id: int = Field(sa_column=Column(Integer, ForeignKey("package.id", ondelete="CASCADE"), nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))  # node | bounce | domain
+    value: str = Field(sa_column=Column(String(255), nullable=False))
+    __table_args__ = (UniqueConstraint("package_id", "kind", "value", name="uq_package_asset_value"),)
+
+
+# -- accounts and users --------------------------------------------------------------------
+class Account(SQLModel, table=True):
+    """A client account: what the owner and the team share (package, overrides, credits)."""
+
+    __tablename__ = "account"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    package_id: int = Field(sa_column=Column(Integer, ForeignKey("package.id", ondelete="RESTRICT"), nullable=False, index=True))
+    credit_balance: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # 1/10000
+    plan_expires_at: Optional[datetime] = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class User(SQLModel, table=True):
+    """A person. An owner has is_owner and an account; a member has an account and a role;
+    a removed member keeps the row with neither (seed 001: they stay in the system)."""
+
+    __tablename__ = "user"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))  # normalised, lower-case
+    name: str = Field(default="", sa_column=Column(String(200), nullable=False, server_default=""))
+    account_id: Optional[int] = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("account.id", ondelete="SET NULL"), nullable=True, index=True)
+    )
+    is_owner: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    role_id: Optional[int] = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("role.id", ondelete="RESTRICT"), nullable=True, index=True)
+    )
+    # active | closed; "suspended" is derived from standing Suspension rows, never stored
+    status: str = Field(default="active", sa_column=Column(String(16), nullable=False, server_default="active"))
+    closed_reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    closed_by: Optional[str] = Field(default=None, sa_column=Column(String(200), nullable=True))
+    closed_at: Optional[datetime] = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc(index=True))
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'closed')", name="status_known"),
+        # one owner per account
+        Index(
+            "uq_user_account_owner",
+            "account_id",
+            unique=True,
+            sqlite_where=text("is_owner"),
+            postgresql_where=text("is_owner"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class AccountLimit(SQLModel, table=True):
+    """A limit override; no row means the account inherits the package's value."""
+
+    __tablename__ = "account_limit"
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True))
+    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    value: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # NULL: unlimited
+    __table_args__ = (CheckConstraint("value IS NULL OR value >= 0", name="value_nonneg"),)
+
+
+class AccountIP(SQLModel, table=True):
+    """One CIDR of an account's IP allow-list (normalised network form)."""
+
+    __tablename__ = "account_ip"
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True))
+    cidr: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class Suspension(SQLModel, table=True):
+    """A suspension record. It stands while not lifted and its `until` (if any) is in the future."""
+
+    __tablename__ = "suspension"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True))
+    code: str = Field(sa_column=Column(String(32), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+    started_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    until: Optional[datetime] = Field(default=None, sa_column=_utc(nullable=True))
+    lifted_at: Optional[datetime] = Field(default=None, sa_column=_utc(nullable=True))
+    lifted_by: Optional[str] = Field(default=None, sa_column=Column(String(200), nullable=True))
+
+
+# -- credits -------------------------------------------------------------------------------
+class CreditEntry(SQLModel, table=True):
+    """An append-only ledger entry. No foreign key on account_id: entries outlive accounts."""
+
+    __tablename__ = "credit_entry"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))  # topup spend overuse refund adjust
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))  # signed, 1/10000 credit
+    balance_after: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    idempotency_key: Optional[str] = Field(default=None, sa_column=Column(String(255), nullable=True))
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key", name="uq_credit_entry_account_key"),
+        Index("ix_credit_entry_account_time", "account_id", "id"),
+        CheckConstraint("kind IN ('topup', 'spend', 'overuse', 'refund', 'adjust')", name="kind_known"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+# -- audit ---------------------------------------------------------------------------------
+class AuditEntry(SQLModel, table=True):
+    """One change. `hash` chains over the previous entry's hash, so edits and deletions show."""
+
+    __tablename__ = "audit_entry"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc(index=True))
+    actor: str = Field(sa_column=Column(String(200), nullable=False, index=True))
+    action: str = Field(sa_column=Column(String(64), nullable=False))
+    target: str = Field(sa_column=Column(String(400), nullable=False, index=True))
+    before: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    after: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's newest entry, so that deleting the last entries is detected too."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    last_id: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    last_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)

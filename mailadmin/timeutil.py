@@ -1,0 +1,47 @@
+"""UTC times: now, ISO 8601 output with a Z, and parsing of --since/--until values."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+from mailadmin.errors import InvalidInput
+
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """`2026-11-22T18:00:00Z`: the one time format of every JSON and CSV output."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_when(text: str, *, future: bool = False) -> datetime:
+    """An ISO date or datetime (UTC unless it says otherwise), or a span like 30m, 12h, 7d, 2w.
+
+    A span counts back from now, or forward when `future` (for `--until 7d`).
+    """
+    value = text.strip()
+    if match := _RELATIVE.match(value.lower()):
+        span = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        return utcnow() + span if future else utcnow() - span
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{text!r} is not a time: use an ISO date (2026-11-22), a UTC time (2026-11-22T18:00:00Z) or a span (12h, 7d)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

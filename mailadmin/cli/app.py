@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from mailadmin import __version__
-from mailadmin.cli import audit, config, db, roles
+from mailadmin.cli import audit, config, credits, db, packages, roles, users
 from mailadmin.cli.context import state
 from mailadmin.errors import ExitCode, MailadminError
 
@@ -41,6 +41,7 @@ class BoundaryGroup(TyperGroup):
 def run_guarded(call) -> int:
     """Run a command; map what it raises to (stderr line, exit code). Tracebacks only with
     MAILADMIN_DEBUG=1."""
+    from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
 
     debug = os.environ.get("MAILADMIN_DEBUG") == "1"
@@ -54,6 +55,10 @@ def run_guarded(call) -> int:
             traceback.print_exc()
         _error(exc.message, exc.hint)
         return exc.exit_code
+    except click_exc.NoArgsIsHelpError as exc:
+        if text := exc.format_message().strip():  # plain help; Rich help is already printed
+            sys.stderr.write(text + "\n")
+        return ExitCode.USAGE
     except click_exc.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "mailadmin"
         _error(exc.format_message(), f"see `{command} --help`")
@@ -61,9 +66,11 @@ def run_guarded(call) -> int:
     except click_exc.ClickException as exc:  # bad file argument and the like
         _error(exc.format_message())
         return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
-    except click_exc.Abort:
+    except typer_exc.Abort:
         _error("aborted")
         return ExitCode.FAILURE
+    except SystemExit as exc:  # Rich exits 1 when the reader of stdout went away
+        return exc.code if isinstance(exc.code, int) else ExitCode.FAILURE
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
@@ -104,6 +111,7 @@ app = typer.Typer(
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,  # static scripts live in completions/ (shell detection fails in CI)
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -142,6 +150,9 @@ def init(
 
 
 app.add_typer(roles.app, name="roles")
+app.add_typer(packages.app, name="packages")
+app.add_typer(users.app, name="users")
+app.add_typer(credits.app, name="credits")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")

@@ -30,6 +30,11 @@ class BoundaryGroup(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        if os.environ.get("_MAILADMIN_COMPLETE"):
+            # add_completion=False skips registering the shells; completion still needs them
+            from typer._completion_classes import completion_init
+
+            completion_init()
         code = run_guarded(
             lambda: super(BoundaryGroup, self).main(
                 args, prog_name or "mailadmin", complete_var, standalone_mode=False, **extra

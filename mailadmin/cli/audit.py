@@ -13,11 +13,11 @@ app = typer.Typer(help="The audit log: who changed what, when, before and after.
 
 @app.command("list")
 def audit_list(
-    actor: Annotated[Optional[str], typer.Option("--actor", help="Only changes by this actor.", show_default=False)] = None,
-    target: Annotated[Optional[str], typer.Option("--target", help="Only this target (role:support), or a kind (user:).", show_default=False)] = None,
-    action: Annotated[Optional[str], typer.Option("--action", help="Only this action (role.grant).", show_default=False)] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="ISO date or time (UTC), or a span back from now: 12h, 7d.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="At most this many entries, newest first (0: all).")] = 100,
+    actor: Annotated[Optional[str], typer.Option("--actor", metavar="ACTOR", help="Only changes by this actor.", show_default=False)] = None,
+    target: Annotated[Optional[str], typer.Option("--target", metavar="TARGET", help="Only this target (role:support), or a kind (user:).", show_default=False)] = None,
+    action: Annotated[Optional[str], typer.Option("--action", metavar="ACTION", help="Only this action (role.grant).", show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN", help="ISO date or time (UTC), or a span back from now: 12h, 7d.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", min=0, help="At most this many entries, newest first (0: all).")] = 100,
     output: Output = None,
 ) -> None:
     """List audit entries, newest first.
@@ -43,7 +43,7 @@ def audit_list(
 
 
 @app.command("verify")
-def audit_verify(output: Annotated[Optional[str], typer.Option("--output", "-o", help="table or json.", show_default=False)] = None) -> None:
+def audit_verify(output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FORMAT", help="table or json.", show_default=False)] = None) -> None:
     """Check the hash chain: exit 0 when intact, 1 naming each edited or deleted entry.
 
     Example: mailadmin audit verify

@@ -47,8 +47,8 @@ def config_show(output: ShowOutput = None) -> None:
 
 @app.command("set")
 def config_set(
-    key: Annotated[str, typer.Argument(help="Setting name, e.g. platform.spf_include.", show_default=False)],
-    value: Annotated[str, typer.Argument(help="New value.", show_default=False)],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Setting name, e.g. platform.spf_include.", show_default=False)],
+    value: Annotated[str, typer.Argument(metavar="VALUE", help="New value.", show_default=False)],
 ) -> None:
     """Set one setting in the config file (validated; the rest of the file is kept).
 

@@ -46,7 +46,7 @@ def db_status(output: ShowOutput = None) -> None:
 
 
 @app.command("backup")
-def db_backup(file: Annotated[str, typer.Argument(help="New file to write the copy to.", show_default=False)]) -> None:
+def db_backup(file: Annotated[str, typer.Argument(metavar="FILE", help="New file to write the copy to.", show_default=False)]) -> None:
     """Copy a SQLite store while others use it (SQLite's online backup); PostgreSQL: use pg_dump.
 
     Example: mailadmin db backup /var/backups/mailadmin-$(date +%F).db

@@ -52,9 +52,9 @@ def roles_show(name: RoleName, output: ShowOutput = None) -> None:
 @app.command("create")
 def roles_create(
     name: RoleName,
-    copy_from: Annotated[Optional[str], typer.Option("--from", help="Start from a copy of this role.", show_default=False)] = None,
-    grant: Annotated[Optional[list[str]], typer.Option("--grant", "-g", help="Grant a catalog key (repeatable).", show_default=False)] = None,
-    description: Annotated[Optional[str], typer.Option("--description", "-d", help="What the role is for.", show_default=False)] = None,
+    copy_from: Annotated[Optional[str], typer.Option("--from", metavar="ROLE", help="Start from a copy of this role.", show_default=False)] = None,
+    grant: Annotated[Optional[list[str]], typer.Option("--grant", "-g", metavar="KEY", help="Grant a catalog key (repeatable).", show_default=False)] = None,
+    description: Annotated[Optional[str], typer.Option("--description", "-d", metavar="TEXT", help="What the role is for.", show_default=False)] = None,
     output: ShowOutput = None,
 ) -> None:
     """Create a role, from scratch or as a copy of another (--from).
@@ -115,7 +115,7 @@ def roles_revoke(name: RoleName, keys: PermissionKeys) -> None:
 
 
 @app.command("rename")
-def roles_rename(name: RoleName, new_name: Annotated[str, typer.Argument(help="The new name.", show_default=False)]) -> None:
+def roles_rename(name: RoleName, new_name: Annotated[str, typer.Argument(metavar="NEW_NAME", help="The new name.", show_default=False)]) -> None:
     """Rename a custom role (packages and members keep it).
 
     Example: mailadmin roles rename support helpdesk
@@ -162,7 +162,7 @@ def roles_matrix(output: ShowOutput = None) -> None:
 
 @app.command("permissions")
 def roles_permissions(
-    search: Annotated[Optional[str], typer.Option("--search", "-s", help="Only keys whose key or description contains TEXT.", show_default=False)] = None,
+    search: Annotated[Optional[str], typer.Option("--search", "-s", metavar="TEXT", help="Only keys whose key or description contains TEXT.", show_default=False)] = None,
     output: ShowOutput = None,
 ) -> None:
     """Show the permission catalog as a tree (no store needed).

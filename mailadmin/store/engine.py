@@ -60,6 +60,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        busy_timeout_ms()  # a bad setting fails every command, not only the writes that read it
         self.engine: Engine = _make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
 
@@ -72,6 +73,8 @@ class Store:
             with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
                 with session.begin():
                     if not self.is_sqlite:
+                        # the same wait-then-give-up contract as SQLite's busy timeout
+                        session.execute(text(f"SET LOCAL lock_timeout = {busy_timeout_ms()}"))
                         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
                     yield session
 
@@ -139,7 +142,7 @@ def translate_errors() -> Iterator[None]:
 def _classify(exc: OperationalError) -> Exception:
     message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     lowered = message.lower()
-    if "locked" in lowered or "busy" in lowered:
+    if "locked" in lowered or "busy" in lowered or "lock timeout" in lowered:
         return StoreUnavailable(
             f"the store is locked by another writer (waited {busy_timeout_ms() / 1000:g} s); try again"
         )

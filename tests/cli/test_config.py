@@ -1,0 +1,72 @@
+"""`mailadmin config`: a TOML file in the user config directory, validated on write and read."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from tests.helpers import one_line_error
+
+
+def test_path_honours_mailadmin_config_and_xdg(cli, cli_env, monkeypatch, tmp_path):
+    assert cli("config", "path").stdout.strip() == cli_env["MAILADMIN_CONFIG"]
+    monkeypatch.delenv("MAILADMIN_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert cli("config", "path").stdout.strip() == str(tmp_path / "xdg" / "mailadmin" / "config.toml")
+
+
+def test_set_writes_toml_and_show_reports_the_source(cli, cli_env):
+    assert cli("config", "set", "platform.spf_include", "SPF.Example.NET.").exit_code == 0
+    with open(cli_env["MAILADMIN_CONFIG"], "rb") as fh:
+        assert tomllib.load(fh) == {"platform": {"spf_include": "spf.example.net"}}
+    rows = {r["key"]: r for r in _csv_rows(cli("config", "show", "-o", "csv").stdout)}
+    assert rows["platform.spf_include"]["source"] == "file"
+    assert rows["platform.tracking_host"]["source"] == "default"
+    assert cli("config", "show", "-o", "json").json()["platform.spf_include"] == "spf.example.net"
+
+
+def _csv_rows(text):
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_default_output_comes_from_config(cli):
+    cli("config", "set", "output", "json")
+    assert isinstance(cli("roles", "list").json(), list)
+    assert cli("roles", "list", "-o", "ids").stdout.split()[0] in {"admin", "owner"}
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["config", "set", "platform.spf_inclde", "x.example"], "did you mean platform.spf_include"),
+        (["config", "set", "output", "yaml"], "output must be one of"),
+        (["config", "set", "platform.tracking_host", "not a host"], "is not a host name"),
+        (["config", "set", "database", "  "], "must not be empty"),
+    ],
+)
+def test_bad_settings_are_refused_and_nothing_written(cli, cli_env, args, needle):
+    import os
+
+    r = cli(*args)
+    assert r.exit_code == 2
+    assert needle in one_line_error(r)
+    assert not os.path.exists(cli_env["MAILADMIN_CONFIG"])
+
+
+@pytest.mark.parametrize(("content", "needle"), [("output = [", "cannot be read"), ("colour = 1", "unknown key 'colour'")])
+def test_a_broken_config_file_is_78(cli, cli_env, content, needle):
+    with open(cli_env["MAILADMIN_CONFIG"], "w") as fh:
+        fh.write(content)
+    r = cli("roles", "list")
+    assert r.exit_code == 78
+    assert needle in one_line_error(r)
+
+
+def test_database_setting_selects_the_store(cli, monkeypatch, db_url):
+    monkeypatch.delenv("MAILADMIN_DB")
+    cli("config", "set", "database", db_url)
+    assert cli("roles", "show", "owner").exit_code == 0

@@ -63,7 +63,8 @@ def roles_create(
     """
     from mailadmin.cli.context import actor, output_format, write
     from mailadmin.render.output import Format, message
-    from mailadmin.render.roles import role_json, emit_json
+    from mailadmin.render.output import emit_json
+    from mailadmin.render.roles import role_json
     from mailadmin.services import roles
 
     fmt = output_format(output, allow_ids=False)

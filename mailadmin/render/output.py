@@ -47,7 +47,10 @@ def console(stderr: bool = False) -> "Console":
     if stderr not in _consoles:
         from rich.console import Console
 
-        _consoles[stderr] = Console(stderr=stderr, highlight=False, soft_wrap=False)
+        probe = Console(stderr=stderr)
+        # Into a pipe or a file, draw at full width (COLUMNS if set) rather than truncating to 80.
+        width = None if probe.is_terminal else int(os.environ.get("COLUMNS") or 0) or 240
+        _consoles[stderr] = Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
     return _consoles[stderr]
 
 
@@ -159,7 +162,3 @@ def _escape(text: str) -> str:
 def message(text: str) -> None:
     """A human message on stderr (never stdout, which carries data only)."""
     sys.stderr.write(text + "\n")
-
-
-def print_lines(lines: Iterable[str]) -> None:
-    sys.stdout.writelines(f"{line}\n" for line in lines)

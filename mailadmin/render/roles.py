@@ -12,9 +12,9 @@ MARKS = {  # (terminal, ascii)
     "implied": ("[cyan]↳[/]", "[+]"),
     "inert": ("[yellow]![/]", "[!]"),
     "missing": ("[dim]·[/]", "[ ]"),
-    "full": ("[green]✔ full[/]", "full"),
-    "partial": ("[yellow]◐ partial[/]", "partial"),
-    "none": ("[dim]✘[/]", "-"),
+    "full": ("[green]✔[/]", "full"),
+    "partial": ("[yellow]◐[/]", "partial"),
+    "none": ("[dim]·[/]", "-"),
 }
 
 
@@ -104,13 +104,29 @@ def roles_matrix(areas: list[str], rows: list[tuple[str, dict[str, str]]], fmt: 
     if fmt is Format.csv:
         emit_list([{"role": name, **cells} for name, cells in rows], [Column("role"), *(Column(a) for a in areas)], fmt)
         return
-    table = new_table("Roles x areas")
-    table.add_column("role", style="bold")
-    for area in areas:
-        table.add_column(area, justify="center")
-    for name, cells in rows:
-        table.add_row(name, *(mark(cells[a]) for a in areas))
-    console().print(table)
+    names = [name for name, _ in rows]
+    cells = {name: c for name, c in rows}
+    out = console()
+    # Roles as rows, like seed 000's table, when it fits; otherwise areas as rows, so that a
+    # narrow terminal folds nothing but long role names.
+    wide = max(map(len, names), default=4) + sum(len(a) + 3 for a in areas) + 4
+    if wide <= out.width:
+        table = new_table("Roles x areas", pad_edge=False)
+        table.add_column("role", style="bold", no_wrap=True)
+        for area in areas:
+            table.add_column(area, justify="center")
+        for name in names:
+            table.add_row(name, *(mark(cells[name][a]) for a in areas))
+    else:
+        table = new_table("Areas x roles", pad_edge=False)
+        table.add_column("area", style="bold", no_wrap=True)
+        for name in names:
+            table.add_column(name, justify="center", overflow="fold")
+        for area in areas:
+            table.add_row(area, *(mark(cells[name][area]) for name in names))
+    out.print(table)
+    if not plain():
+        console().print(f"{mark('full')} full  {mark('partial')} partial  {mark('none')} none", style="dim")
 
 
 def permissions_tree(keys: list[str], fmt: Format) -> None:

@@ -170,14 +170,9 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_column=_utc(index=True))
     __table_args__ = (
         CheckConstraint("status IN ('active', 'closed')", name="status_known"),
-        # one owner per account
-        Index(
-            "uq_user_account_owner",
-            "account_id",
-            unique=True,
-            sqlite_where=text("is_owner"),
-            postgresql_where=text("is_owner"),
-        ),
+        # One owner per account: the partial unique index `uq_user_account_owner` (account_id
+        # WHERE is_owner) is created by migration 0001 only. Declaring it here would make every
+        # command import the PostgreSQL dialect (~30 ms) to validate `postgresql_where`.
         {"sqlite_autoincrement": True},
     )
 

@@ -6,27 +6,79 @@ inside its body, so `--help`, `--version` and completion stay fast.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any, Optional, Sequence
 
 import typer
 from typer.core import TyperGroup
 
 from mailadmin import __version__
-from mailadmin.cli import audit, config, credits, db, packages, roles, users
 from mailadmin.cli.context import state
 from mailadmin.errors import ExitCode, MailadminError
 
-EXIT_CODES_HELP = """\
-Exit codes: 0 ok; 1 failure (a denied check, a partly failed bulk run); 2 usage or invalid input;
-3 not found; 4 permission denied; 5 conflict or state not allowed; 6 limit exceeded;
-75 store temporarily unavailable (retry); 78 configuration (bad config, `mailadmin db upgrade` needed).
-"""
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 failure (a denied check, a partly failed bulk run); 2 usage or invalid input; "
+    "3 not found; 4 permission denied; 5 conflict or state not allowed; 6 limit exceeded; "
+    "75 store temporarily unavailable (retry); 78 configuration (bad config, `mailadmin db upgrade` needed)."
+)
+
+
+# Command groups, loaded when first named: a command builds only its own group's Typer tree.
+LAZY_GROUPS = {
+    "roles": "mailadmin.cli.roles",
+    "packages": "mailadmin.cli.packages",
+    "users": "mailadmin.cli.users",
+    "credits": "mailadmin.cli.credits",
+    "audit": "mailadmin.cli.audit",
+    "db": "mailadmin.cli.db",
+    "config": "mailadmin.cli.config",
+}
+
+
+class LazyCommands(MutableMapping):
+    """The root's command table: every name is listed, a group is imported on first lookup.
+
+    Click reads `commands` for dispatch, help and "did you mean"; all of them see every name."""
+
+    def __init__(self, eager: MutableMapping[str, Any]) -> None:
+        self._loaded: dict[str, Any] = dict(eager)
+        self._names = [*eager, *(n for n in LAZY_GROUPS if n not in eager)]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            if name not in LAZY_GROUPS:
+                raise KeyError(name)
+            group = typer.main.get_command(importlib.import_module(LAZY_GROUPS[name]).app)
+            group.name = name
+            self._loaded[name] = group
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._loaded[name] = command
+        if name not in self._names:
+            self._names.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+        self._names.remove(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class BoundaryGroup(TyperGroup):
-    """The error boundary: every failure becomes one stderr line and a documented exit code."""
+    """The root command, and the error boundary: every failure becomes one stderr line and a
+    documented exit code."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = LazyCommands(self.commands)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -154,13 +206,6 @@ def init(
     message(report.summary())
 
 
-app.add_typer(roles.app, name="roles")
-app.add_typer(packages.app, name="packages")
-app.add_typer(users.app, name="users")
-app.add_typer(credits.app, name="credits")
-app.add_typer(audit.app, name="audit")
-app.add_typer(db.app, name="db")
-app.add_typer(config.app, name="config")
 
 
 def main() -> None:

@@ -30,10 +30,9 @@ def commands() -> list[tuple[str, str, str]]:
 
     def walk(cmd, path: list[str], parent) -> None:
         ctx = Context(cmd, info_name=path[-1], parent=parent)
-        subs = getattr(cmd, "commands", None)
-        if subs:
-            for name, sub in subs.items():
-                walk(sub, [*path, name], ctx)
+        if hasattr(cmd, "list_commands"):
+            for name in cmd.list_commands(ctx):
+                walk(cmd.get_command(ctx, name), [*path, name], ctx)
             return
         pieces = [_param_usage(p, ctx) for p in cmd.params if not getattr(p, "hidden", False)]
         pieces = [p for p in pieces if p]

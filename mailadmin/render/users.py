@@ -23,7 +23,7 @@ def users_list(rows, fmt: Format, *, more: bool = False) -> None:
         sys.stdout.writelines(f"{r.email}\n" for r in rows)
         return
     emit_list([row_json(r) for r in rows], LIST_COLUMNS, fmt, id_key="email", empty="no users match")
-    if more:
+    if more and fmt is Format.table:
         message(f"showing the first {len(rows)}; use --limit N (0: all) and --offset N for more")
 
 

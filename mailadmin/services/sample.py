@@ -1,8 +1,17 @@
-"""`init --sample`: demo data an operator can explore. Idempotent: a second run adds nothing."""
+"""`init --sample`: demo data an operator can explore. Idempotent: a second run adds nothing.
+
+Roles, three packages (free with a 30-day plan, starter, business with credits) and a few hundred
+accounts in varied states: active, suspended with various codes (some with an end, some whose end
+has passed and so no longer count, some with two standing), closed, with limit overrides and IP
+allow-lists. Generated from a fixed seed, inserted set-based, every row audited.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import random
+from datetime import timedelta
+
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from mailadmin.store.models import Role
@@ -12,6 +21,30 @@ SAMPLE_ROLES = {
     "marketer": ("Campaigns, contacts and templates, no billing", None, ["campaigns", "contacts", "templates", "workflows", "senders.manage"]),
     "smtp-only": ("SMTP relay dashboards and activity", None, ["smtp.dashboard", "smtp.activity", "smtp.pricing.view"]),
 }
+
+SAMPLE_PACKAGES = {
+    "free": dict(role="regular", description="Free tier: small caps, 30-day plan", expires_after="30",
+                 limit=["hourly=50", "daily=200", "monthly=2000", "contacts=500", "segments=5", "domains=1", "triggers=2",
+                        "evergreen_campaigns=1", "threads=1", "automation_actions=5", "automation_monthly=1000",
+                        "suppressed_domains=10", "team_members=1"]),
+    "starter": dict(role="regular", description="Small senders",
+                    limit=["hourly=500", "daily=5000", "monthly=100000", "contacts=10000", "segments=50", "domains=3",
+                           "triggers=20", "evergreen_campaigns=10", "threads=4", "automation_actions=50",
+                           "automation_monthly=50000", "suppressed_domains=100", "team_members=5"],
+                    asset=["node=mta1", "bounce=bounces@mail.example.net"]),
+    "business": dict(role="admin", description="Commercial ESP tier with pay-as-you-go credits", credits=True,
+                     credit_cost="0.0010", allow_overuse=True, bounce_limit="5",
+                     limit=["hourly=5000", "daily=100000", "monthly=2000000", "contacts=500000", "domains=25",
+                            "threads=16", "team_members=50"],
+                     asset=["node=mta1", "node=mta2", "bounce=bounces@mail.example.net", "domain=mail.example.net"]),
+}
+
+ACCOUNTS = 300
+FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj",
+         "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yasmin"]
+LAST = ["martin", "dubois", "smith", "garcia", "rossi", "novak", "kim", "silva", "jensen", "okafor", "tanaka", "weber", "lopez", "meyer", "ivanova"]
+DOMAINS = ["example.com", "example.org", "example.net", "shop.example", "news.example"]
+CODES = ["billing", "abuse", "bounces", "manual"]
 
 
 def load(session: Session, actor: str) -> dict[str, int]:
@@ -23,4 +56,107 @@ def load(session: Session, actor: str) -> dict[str, int]:
         if name not in existing:
             roles.create(session, actor, name, copy_from=base, grant=grants, description=description)
             created += 1
-    return {"roles": created}
+    counts = {"roles": created}
+    counts["packages"] = _packages(session, actor)
+    counts["accounts"] = _accounts(session, actor)
+    return counts
+
+
+def _packages(session: Session, actor: str) -> int:
+    from mailadmin.services import packages
+    from mailadmin.store.models import Package
+
+    existing = set(session.execute(select(Package.name)).scalars())
+    made = 0
+    for name, spec in SAMPLE_PACKAGES.items():
+        if name not in existing:
+            packages.create(session, actor, name, packages.parse_settings(**spec))
+            made += 1
+    return made
+
+
+def _people() -> list[dict]:
+    """The same few hundred people and states on every run (fixed seed)."""
+    rng = random.Random(20261122)
+    out = []
+    for i in range(ACCOUNTS):
+        first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
+        email = f"{first}.{last}{i // (len(FIRST) * len(LAST)) or ''}@{DOMAINS[i % len(DOMAINS)]}"
+        roll = rng.random()
+        out.append({
+            "email": email,
+            "name": f"{first.title()} {last.title()}",
+            "package": "free" if i % 3 == 0 else "starter" if i % 3 == 1 else "business",
+            "age_days": rng.randint(1, 400),
+            "state": ("closed" if roll < 0.07 else "suspended" if roll < 0.17 else "double" if roll < 0.20
+                      else "expired" if roll < 0.26 else "active"),
+            "code": CODES[i % len(CODES)],
+            "override": rng.random() < 0.12,
+            "ips": rng.random() < 0.06,
+            "i": i,
+        })
+    return out
+
+
+def _accounts(session: Session, actor: str) -> int:
+    from mailadmin.services import audit, users
+    from mailadmin.store.models import AccountIP, AccountLimit, Package, Suspension, User
+    from mailadmin.timeutil import utcnow
+
+    now = utcnow()
+    people = _people()
+    taken = set(session.execute(select(User.email).where(User.email.in_([p["email"] for p in people]))).scalars())
+    new = [p for p in people if p["email"] not in taken]
+    if not new:
+        return 0
+    packages = {p.name: p for p in session.execute(select(Package).where(Package.name.in_(list(SAMPLE_PACKAGES)))).scalars()}
+    rows = []
+    for p in new:
+        pkg = packages[p["package"]]
+        created = now - timedelta(days=p["age_days"])
+        expires = created + timedelta(days=pkg.expires_after_days) if pkg.expires_after_days else None
+        rows.append({"email": p["email"], "name": p["name"], "package_id": pkg.id, "created_at": created, "plan_expires_at": expires})
+    users.insert_owners(session, actor, rows)
+    ids = dict(session.execute(select(User.email, User.id).where(User.email.in_([p["email"] for p in new]))).all())
+    accounts = dict(session.execute(select(User.email, User.account_id).where(User.email.in_([p["email"] for p in new]))).all())
+
+    suspensions, overrides, ips, closed, changes = [], [], [], [], []
+    for p in new:
+        uid, email = ids[p["email"]], p["email"]
+        if p["state"] in ("suspended", "double"):
+            until = now + timedelta(days=7) if p["i"] % 4 == 0 else None
+            suspensions.append({"user_id": uid, "code": p["code"], "reason": f"sample: {p['code']} review", "actor": actor,
+                                "started_at": now - timedelta(days=2), "until": until})
+            changes.append(audit.Change("user.suspend", f"user:{email}", {"status": "active"},
+                                        {"status": "suspended", "code": p["code"], "until": until}))
+        if p["state"] == "double":
+            suspensions.append({"user_id": uid, "code": "abuse" if p["code"] != "abuse" else "billing",
+                                "reason": "sample: second suspension", "actor": actor, "started_at": now - timedelta(days=1), "until": None})
+            changes.append(audit.Change("user.suspend", f"user:{email}", {"status": "suspended"}, {"status": "suspended"}))
+        if p["state"] == "expired":  # its end has passed: it no longer counts, no job needed
+            suspensions.append({"user_id": uid, "code": p["code"], "reason": "sample: lifted by its end date", "actor": actor,
+                                "started_at": now - timedelta(days=30), "until": now - timedelta(days=10)})
+            changes.append(audit.Change("user.suspend", f"user:{email}", {"status": "active"},
+                                        {"status": "suspended", "code": p["code"], "until": now - timedelta(days=10)}))
+        if p["state"] == "closed":
+            closed.append(uid)
+            changes.append(audit.Change("user.close", f"user:{email}", {"status": "active"}, {"status": "closed", "reason": "sample: left"}))
+        if p["override"]:
+            value = None if p["i"] % 2 else 10_000 + p["i"]
+            overrides.append({"account_id": accounts[email], "name": "daily", "value": value})
+            changes.append(audit.Change("account.limits", f"user:{email}", {"daily": "inherit"}, {"daily": value if value is not None else "unlimited"}))
+        if p["ips"]:
+            cidrs = [f"198.51.100.{p['i'] % 250}/32", f"2001:db8:{p['i']:x}::/48"]
+            ips += [{"account_id": accounts[email], "cidr": c} for c in cidrs]
+            changes.append(audit.Change("account.allow_ip", f"user:{email}", {"ip_allow": []}, {"ip_allow": cidrs}))
+    if suspensions:
+        session.execute(insert(Suspension), suspensions)
+    if overrides:
+        session.execute(insert(AccountLimit), overrides)
+    if ips:
+        session.execute(insert(AccountIP), ips)
+    if closed:
+        session.execute(update(User).where(User.id.in_(closed)).values(status="closed", closed_reason="sample: left",
+                                                                        closed_by=actor, closed_at=now))
+    audit.record_many(session, actor, changes)
+    return len(new)

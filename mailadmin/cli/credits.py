@@ -1,7 +1,309 @@
-"""`mailadmin credits`."""
+"""`mailadmin credits`: the append-only, idempotent credits ledger (balances, top-ups, verify)."""
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Annotated, Optional
+
 import typer
 
-app = typer.Typer(help="credits", no_args_is_help=True)
+from mailadmin.cli.complete import complete_packages, complete_users
+from mailadmin.cli.options import Force, Output, Quiet, ShowOutput, UserRef
+
+app = typer.Typer(
+    help="Credits: an append-only ledger per account; idempotent top-ups for cron jobs.",
+    no_args_is_help=True,
+)
+
+# `-5` must reach the amount parser (adjust takes it; add and deduct explain why not) instead of
+# being read as an unknown short option; `_plain` then refuses what really is an unknown option.
+SIGNED = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+class AddKind(str, Enum):
+    topup = "topup"
+    refund = "refund"
+
+
+class DeductKind(str, Enum):
+    spend = "spend"
+    overuse = "overuse"
+
+
+class LedgerKind(str, Enum):
+    topup = "topup"
+    spend = "spend"
+    overuse = "overuse"
+    refund = "refund"
+    adjust = "adjust"
+
+
+Reason = Annotated[Optional[str], typer.Option("--reason", "-r", metavar="TEXT", help="Why (kept in the ledger and the audit log).", show_default=False)]
+RequiredReason = Annotated[str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (kept in the ledger and the audit log).", show_default=False)]
+Key = Annotated[
+    Optional[str],
+    typer.Option("--key", "-k", metavar="KEY", help="Idempotency key, per account: the same key and request again is a no-op (exit 0), "
+                 "the same key for another request is exit 5. Cron: derive it, e.g. topup:2026-12.", show_default=False),
+]
+AmountArg = Annotated[Optional[str], typer.Argument(metavar="AMOUNT", help="Credits: digits with at most 4 decimals (10, 0.5, 12.3456).", show_default=False)]
+
+
+def _plain(ctx: typer.Context, *values: str | None) -> None:
+    """Unknown options are let through for `-5`; refuse whatever else arrived that way (a
+    misspelt `--reason`, a stray word) as Click would."""
+    import re
+
+    from mailadmin.errors import InvalidInput
+
+    given = [v for v in values if v is not None]
+    for value in [*given, *ctx.args]:
+        if value.startswith("-") and not re.match(r"^-[0-9.]", value):
+            raise InvalidInput(f"no such option: {value}", hint=f"see `{ctx.command_path} --help`")
+    if ctx.args:
+        raise InvalidInput(f"unexpected extra argument(s): {' '.join(ctx.args)}", hint=f"see `{ctx.command_path} --help`")
+
+
+@app.command("balance")
+def credits_balance(user: UserRef, output: ShowOutput = None) -> None:
+    """Show an account's credit balance (a team member's credits are its account's).
+
+    Example: mailadmin credits balance alice@example.com -o json
+    """
+    from mailadmin.cli.context import output_format, read
+    from mailadmin.render import credits as render
+    from mailadmin.services import credits
+
+    fmt = output_format(output, allow_ids=False)
+    with read() as session:
+        holder = credits.balance(session, user)
+    render.balance(holder, fmt)
+
+
+@app.command("add", context_settings=SIGNED)
+def credits_add(
+    ctx: typer.Context,
+    user: Annotated[Optional[str], typer.Argument(metavar="USER", help="Email or #ID (leave out with --package or --from-file).",
+                                                   autocompletion=complete_users, show_default=False)] = None,
+    amount: AmountArg = None,
+    reason: Reason = None,
+    key: Key = None,
+    from_file: Annotated[Optional[str], typer.Option("--from-file", "-f", metavar="FILE",
+                                                     help="CSV with the header user,amount,reason,key (- for stdin). All rows or none.",
+                                                     show_default=False)] = None,
+    package: Annotated[Optional[str], typer.Option("--package", "-p", metavar="PKG", autocompletion=complete_packages,
+                                                   help="Every active account of this package; needs --key (made per account: KEY:ACCOUNT_ID).",
+                                                   show_default=False)] = None,
+    kind: Annotated[AddKind, typer.Option("--kind", help="Ledger kind of the entry.")] = AddKind.topup,
+    force: Force = False,
+    quiet: Quiet = False,
+    output: ShowOutput = None,
+) -> None:
+    """Add credits to one account, every account in a CSV file, or every active account of a package.
+
+    Example: mailadmin credits add alice@example.com 100 --reason "December plan" --key topup:2026-12
+    """
+    from mailadmin.cli.context import actor, output_format, write
+    from mailadmin.errors import InvalidInput
+    from mailadmin.render import credits as render
+    from mailadmin.services import credits
+
+    _plain(ctx, user, amount)
+    fmt = output_format(output, allow_ids=False)
+    if from_file is not None:
+        if user is not None or amount is not None or package or reason is not None or key is not None:
+            raise InvalidInput("--from-file takes user, amount, reason and key from the file; give no USER, AMOUNT, --reason, --key or --package")
+        _add_from_file(from_file, kind.value, force, quiet, fmt)
+        return
+    if package is not None:
+        if amount is not None:
+            raise InvalidInput("with --package give only AMOUNT, not a user", hint="usage: mailadmin credits add --package PKG AMOUNT --reason TEXT --key KEY")
+        if user is None:
+            raise InvalidInput("missing AMOUNT", hint="usage: mailadmin credits add --package PKG AMOUNT --reason TEXT --key KEY")
+        units = credits.signed_amount(user, kind.value)  # with --package the one positional is the amount
+        with render.progress(not quiet) as progress, write() as session:
+            report = credits.topup_package(session, actor(), package, units, reason, key, kind=kind.value, force=force,
+                                           progress=progress)
+        render.bulk(report, fmt, quiet=quiet)
+        if report.failed:
+            raise report.error(f"package {package}:")
+        return
+    if user is None or amount is None:
+        raise InvalidInput("missing USER and AMOUNT" if user is None else "missing AMOUNT",
+                           hint="usage: mailadmin credits add USER AMOUNT --reason TEXT [--key KEY]")
+    units = credits.signed_amount(amount, kind.value)
+    with write() as session:
+        result = credits.apply(session, actor(), user, kind.value, units, reason, key=key, force=force)
+    render.applied(result, fmt, quiet=quiet)
+
+
+def _add_from_file(path: str, kind: str, force: bool, quiet: bool, fmt) -> None:
+    import io
+    import sys
+
+    from mailadmin.cli.context import actor, write
+    from mailadmin.errors import InvalidInput
+    from mailadmin.render import credits as render
+    from mailadmin.services import credits
+
+    # read (and check) the whole file before taking the write lock: a slow pipe must not block
+    # other writers; utf-8-sig drops a BOM, newline="" lets csv handle CRLF and quoted newlines
+    if path == "-":
+        source = "stdin"
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+        try:
+            rows, failures = credits.read_csv(stream, source)
+        finally:
+            stream.detach()
+    else:
+        source = path
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as stream:
+                rows, failures = credits.read_csv(stream, source)
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    with render.progress(not quiet) as progress, write() as session:
+        report = credits.topup_rows(session, actor(), rows, kind=kind, force=force, failures=failures, progress=progress)
+    render.bulk(report, fmt, quiet=quiet)
+    if report.failed:
+        raise report.error(source)
+
+
+@app.command("deduct", context_settings=SIGNED)
+def credits_deduct(
+    ctx: typer.Context,
+    user: UserRef,
+    amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="Credits to take: positive, at most 4 decimals.", show_default=False)],
+    reason: RequiredReason,
+    key: Key = None,
+    kind: Annotated[DeductKind, typer.Option("--kind", help="Ledger kind of the entry.")] = DeductKind.spend,
+    force: Force = False,
+    quiet: Quiet = False,
+    output: ShowOutput = None,
+) -> None:
+    """Take credits from an account; never below zero (exit 6 with the shortfall).
+
+    Example: mailadmin credits deduct alice@example.com 2.5 --reason "campaign 118" --key send:118
+    """
+    from mailadmin.cli.context import actor, output_format, write
+    from mailadmin.render import credits as render
+    from mailadmin.services import credits
+
+    _plain(ctx, user, amount)
+    fmt = output_format(output, allow_ids=False)
+    units = credits.signed_amount(amount, kind.value)
+    with write() as session:
+        result = credits.apply(session, actor(), user, kind.value, units, reason, key=key, force=force)
+    render.applied(result, fmt, quiet=quiet)
+
+
+@app.command("adjust", context_settings=SIGNED)
+def credits_adjust(
+    ctx: typer.Context,
+    user: UserRef,
+    amount: Annotated[Optional[str], typer.Argument(metavar="AMOUNT", help="Signed correction: 5 or -5 (or --amount).", show_default=False)] = None,
+    amount_option: Annotated[Optional[str], typer.Option("--amount", "-a", metavar="AMOUNT", help="The signed correction, e.g. --amount -5.",
+                                                         show_default=False)] = None,
+    reason: Reason = None,
+    key: Key = None,
+    force: Force = False,
+    quiet: Quiet = False,
+    output: ShowOutput = None,
+) -> None:
+    """Correct a balance in either direction; the one way to go below zero. A reason is required.
+
+    Example: mailadmin credits adjust alice@example.com -5 --reason "double charge, ticket 4411"
+    """
+    from mailadmin.cli.context import actor, output_format, write
+    from mailadmin.errors import InvalidInput
+    from mailadmin.render import credits as render
+    from mailadmin.services import credits
+
+    _plain(ctx, user, amount)
+    if amount is not None and amount_option is not None:
+        raise InvalidInput("give the amount once: as AMOUNT or as --amount")
+    raw = amount if amount is not None else amount_option
+    if raw is None:
+        raise InvalidInput("missing AMOUNT", hint="usage: mailadmin credits adjust USER -5 --reason TEXT (or --amount -5)")
+    fmt = output_format(output, allow_ids=False)
+    units = credits.signed_amount(raw, credits.ADJUST)
+    with write() as session:
+        result = credits.apply(session, actor(), user, credits.ADJUST, units, reason, key=key, force=force)
+    render.applied(result, fmt, quiet=quiet)
+
+
+@app.command("history")
+def credits_history(
+    user: UserRef,
+    kind: Annotated[Optional[list[LedgerKind]], typer.Option("--kind", metavar="KIND", help="Only entries of this kind (repeatable).", show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN", help="From this time: ISO date or time (UTC), or a span back from now: 12h, 7d.", show_default=False)] = None,
+    until: Annotated[Optional[str], typer.Option("--until", metavar="WHEN", help="Before this time (same forms as --since).", show_default=False)] = None,
+    before: Annotated[Optional[int], typer.Option("--before", min=1, metavar="ID", help="Page back: only entries older than entry ID.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, metavar="N", help="At most this many entries, newest first (0: all).")] = 50,
+    output: Output = None,
+) -> None:
+    """List an account's ledger entries, newest first, a page at a time.
+
+    Example: mailadmin credits history alice@example.com --kind topup --since 30d -o json
+    """
+    from mailadmin.cli.context import output_format, read
+    from mailadmin.render import credits as render
+    from mailadmin.services import credits
+    from mailadmin.timeutil import parse_when
+
+    fmt = output_format(output)
+    since_at = parse_when(since) if since else None
+    until_at = parse_when(until) if until else None
+    with read() as session:
+        _holder, entries, more = credits.history(session, user, kinds=[k.value for k in kind or []], since=since_at,
+                                                 until=until_at, before=before, limit=limit or None)
+    render.history(entries, fmt, more=more)
+
+
+@app.command("list")
+def credits_list(
+    below: Annotated[Optional[str], typer.Option("--below", metavar="AMOUNT", help="Only balances lower than AMOUNT (the low-balance report).",
+                                                 show_default=False)] = None,
+    package: Annotated[Optional[str], typer.Option("--package", "-p", metavar="PKG", autocompletion=complete_packages,
+                                                   help="Only accounts on this package.", show_default=False)] = None,
+    include_all: Annotated[bool, typer.Option("--all", help="Also accounts without credits enabled and closed ones.")] = False,
+    quiet: Quiet = False,
+    output: Output = None,
+) -> None:
+    """List account balances, lowest first; with --below, the low-balance report a cron alert reads.
+
+    Example: mailadmin credits list --below 100 -q -o csv
+    """
+    from mailadmin.cli.context import output_format, read
+    from mailadmin.render import credits as render
+    from mailadmin.services import credits
+    from mailadmin.services.amounts import parse_amount
+
+    fmt = output_format(output)
+    threshold = parse_amount(below, what="--below", allow_zero=True, allow_negative=True) if below is not None else None
+    with read() as session:
+        rows = credits.accounts(session, below=threshold, package=package, include_all=include_all)
+    render.accounts(rows, fmt, quiet=quiet)
+
+
+@app.command("verify")
+def credits_verify(quiet: Quiet = False, output: ShowOutput = None) -> None:
+    """Recompute every balance from the ledger: exit 0 when all agree, 1 naming each mismatch.
+
+    Example: mailadmin credits verify -o json
+    """
+    from mailadmin.cli.context import output_format, read
+    from mailadmin.errors import Failure, InvalidInput
+    from mailadmin.render import credits as render
+    from mailadmin.render.output import Format
+    from mailadmin.services import credits
+
+    fmt = output_format(output, allow_ids=False)
+    if fmt is Format.csv:
+        raise InvalidInput("credits verify prints table or json")
+    with read() as session:
+        report = credits.verify(session)
+    render.verify(report, fmt, quiet=quiet)
+    if not report.ok:
+        accounts = len({p.account_id for p in report.problems})
+        raise Failure(f"the credits ledger does not match: {len(report.problems)} problem(s) in {accounts} account(s)",
+                      hint="each is listed above" if fmt is not Format.json else None)

@@ -53,16 +53,15 @@ def balance(holder, fmt: Format) -> None:
 
 def applied(result, fmt: Format, *, quiet: bool) -> None:
     """After add/deduct/adjust: JSON on stdout when asked; else one line on stderr (none with -q)."""
-    if fmt is Format.json:
-        emit_json({**entry_json(result.entry), "user": result.holder.user, "balance": format_amount(result.balance),
-                   "already_applied": result.replayed})
-        return
-    if quiet:
-        return
     e = result.entry
-    if result.replayed:
+    if result.replayed and not quiet:  # stderr, whatever the format: a retried job says so in its log
         message(f"already applied: entry #{e.id} ({e.kind} {format_amount(e.amount)}, key {e.key}) on account "
                 f"{e.account_id}; balance {format_amount(result.balance)}")
+    if fmt is Format.json:
+        emit_json({**entry_json(e), "user": result.holder.user, "balance": format_amount(result.balance),
+                   "already_applied": result.replayed})
+        return
+    if quiet or result.replayed:
         return
     sign = "+" if e.amount > 0 else ""
     forced = f" (forced: {', '.join(result.forced)})" if result.forced else ""

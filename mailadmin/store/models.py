@@ -228,6 +228,14 @@ class CreditEntry(SQLModel, table=True):
         UniqueConstraint("account_id", "idempotency_key", name="uq_credit_entry_account_key"),
         Index("ix_credit_entry_account_time", "account_id", "id"),
         CheckConstraint("kind IN ('topup', 'spend', 'overuse', 'refund', 'adjust')", name="kind_known"),
+        # backstops of the rules services/credits.py enforces: the sign fits the kind, and a
+        # debit never leaves the balance below zero (only `adjust` may)
+        CheckConstraint(
+            "(kind IN ('topup', 'refund') AND amount > 0) OR (kind IN ('spend', 'overuse') AND amount < 0)"
+            " OR (kind = 'adjust' AND amount <> 0)",
+            name="amount_sign",
+        ),
+        CheckConstraint("kind NOT IN ('spend', 'overuse') OR balance_after >= 0", name="debit_floor"),
         {"sqlite_autoincrement": True},
     )
 

@@ -53,7 +53,9 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('idempotency_key', sa.String(length=255), nullable=True),
+    sa.CheckConstraint("(kind IN ('topup', 'refund') AND amount > 0) OR (kind IN ('spend', 'overuse') AND amount < 0) OR (kind = 'adjust' AND amount <> 0)", name=op.f('ck_credit_entry_amount_sign')),
     sa.CheckConstraint("kind IN ('topup', 'spend', 'overuse', 'refund', 'adjust')", name=op.f('ck_credit_entry_kind_known')),
+    sa.CheckConstraint("kind NOT IN ('spend', 'overuse') OR balance_after >= 0", name=op.f('ck_credit_entry_debit_floor')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_entry')),
     sa.UniqueConstraint('account_id', 'idempotency_key', name='uq_credit_entry_account_key'),
     sqlite_autoincrement=True

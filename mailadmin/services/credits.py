@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mailadmin.errors import Conflict, ExitCode, InvalidInput, LimitExceeded, MailadminError, NotFound, StoreUnavailable
 from mailadmin.services import audit
-from mailadmin.services.accounts import account_of, find_user, normalise_email, parse_ref
+from mailadmin.services.accounts import SIMPLE_EMAIL, account_of, find_user, normalise_email, parse_ref
 from mailadmin.services.amounts import format_amount, parse_amount
 from mailadmin.services.status import ACTIVE, CLOSED, SUSPENDED, is_suspended
 from mailadmin.services.validate import not_found, text
@@ -586,9 +586,6 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-_SIMPLE_EMAIL = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9.-]+$")
-
-
 def _resolve(session: Session, refs: Iterable[str]) -> tuple[dict[str, tuple[str, Holder | None]], dict[str, MailadminError]]:
     """Refs as written -> (user email, its Holder or None when it has no account), set-based in
     chunks; and the refs that name no user, with why.
@@ -607,7 +604,7 @@ def _resolve(session: Session, refs: Iterable[str]) -> tuple[dict[str, tuple[str
                 errors[ref] = exc
             continue
         lowered = stripped.lower()
-        if _SIMPLE_EMAIL.match(lowered):
+        if SIMPLE_EMAIL.match(lowered):
             by_email.setdefault(lowered, []).append(ref)
         else:
             try:

@@ -41,11 +41,11 @@ def sort_cidrs(cidrs: Iterable[str]) -> list[str]:
 
 def allow(session: Session, actor: str, ref: str, items: Iterable[str]) -> tuple[str, list[str], list[str], list[str]]:
     """Add CIDRs to the user's account. Returns (email, added, already there, the whole list)."""
-    from mailadmin.services.users import find, owner_account
+    from mailadmin.services.accounts import account_of, find_user
 
     cidrs = parse_many(items)
-    user = find(session, ref)
-    account = owner_account(session, user)
+    user = find_user(session, ref)
+    account = account_of(session, user)
     have = set(session.execute(select(AccountIP.cidr).where(AccountIP.account_id == account.id)).scalars())
     added = [c for c in cidrs if c not in have]
     if added:
@@ -57,11 +57,11 @@ def allow(session: Session, actor: str, ref: str, items: Iterable[str]) -> tuple
 
 def deny(session: Session, actor: str, ref: str, items: Iterable[str]) -> tuple[str, list[str], list[str], list[str]]:
     """Remove CIDRs. Returns (email, removed, not on the list, the whole list)."""
-    from mailadmin.services.users import find, owner_account
+    from mailadmin.services.accounts import account_of, find_user
 
     cidrs = parse_many(items)
-    user = find(session, ref)
-    account = owner_account(session, user)
+    user = find_user(session, ref)
+    account = account_of(session, user)
     have = set(session.execute(select(AccountIP.cidr).where(AccountIP.account_id == account.id)).scalars())
     removed = [c for c in cidrs if c in have]
     if removed:

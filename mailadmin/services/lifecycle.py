@@ -101,7 +101,7 @@ def resolve(
     session: Session, refs: Iterable[str], *, progress: Progress | None = None
 ) -> tuple[list[Target], list[str], list[str]]:
     """(targets in input order without repeats, unknown refs, invalid refs), a chunk at a time."""
-    from mailadmin.services.users import lookup_key
+    from mailadmin.services.accounts import parse_ref
 
     targets: list[Target] = []
     seen: set[int] = set()
@@ -134,7 +134,7 @@ def resolve(
     for raw in refs:
         ref = raw.strip()
         try:
-            buffer.append((ref, lookup_key(ref)))
+            buffer.append((ref, parse_ref(ref)))
         except InvalidInput:
             invalid.append(ref)
         if len(buffer) >= CHUNK:
@@ -225,9 +225,9 @@ def run(
     report = BulkReport(req.action, dry_run=dry_run)
     targets, missing, invalid = resolve(session, refs, progress=progress)
     if single and invalid:
-        from mailadmin.services.users import lookup_key
+        from mailadmin.services.accounts import parse_ref
 
-        lookup_key(invalid[0])  # raises the precise InvalidInput
+        parse_ref(invalid[0])  # raises the precise InvalidInput
     if single and missing:
         raise NotFound(f"no user {missing[0]!r}", hint="see `mailadmin users list --search TEXT`")
     if invalid and not skip_missing:

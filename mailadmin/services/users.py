@@ -6,7 +6,6 @@ overrides, IP allow-list, credits, plan expiry). Team members (a later issue) sh
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
@@ -16,44 +15,10 @@ from sqlalchemy.orm import Session, aliased
 
 from mailadmin.errors import Conflict, InvalidInput, NotFound
 from mailadmin.services import audit, limits, status
+from mailadmin.services.accounts import account_of, find_user
 from mailadmin.services.validate import text
 from mailadmin.store.models import Account, AccountIP, Package, User
 from mailadmin.timeutil import utcnow
-
-# Plain ASCII addresses are looked up as typed (lower-cased) before email-validator is loaded:
-# `users show` stays fast, and a stored address is valid by construction.
-_SIMPLE_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-
-
-def lookup_key(ref: str) -> int | str:
-    """`#12` -> 12; an email -> its normalised spelling (InvalidInput when neither)."""
-    ref = ref.strip()
-    if _SIMPLE_EMAIL.match(ref):
-        return ref.lower()
-    from mailadmin.services.accounts import parse_ref
-
-    return parse_ref(ref)
-
-
-def find(session: Session, ref: str) -> User:
-    """The user named by `email` or `#ID` (exit 2 for neither, 3 for no such user)."""
-    key = lookup_key(ref)
-    query = select(User).where(User.id == key) if isinstance(key, int) else select(User).where(User.email == key)
-    user = session.execute(query).scalar_one_or_none()
-    if user is None:
-        if isinstance(key, str) and _SIMPLE_EMAIL.match(ref.strip()):
-            from mailadmin.services.accounts import normalise_email
-
-            normalise_email(ref)  # a simple-looking but invalid address is exit 2, not 3
-        raise NotFound(f"no user {ref.strip()!r}", hint="see `mailadmin users list --search TEXT`")
-    return user
-
-
-def owner_account(session: Session, user: User) -> Account:
-    from mailadmin.services.accounts import account_of
-
-    return account_of(session, user)
-
 
 def plan_expiry(package: Package, now: datetime) -> datetime | None:
     return now + timedelta(days=package.expires_after_days) if package.expires_after_days else None
@@ -180,7 +145,7 @@ def describe(session: Session, user: User) -> UserDetail:
 
 
 def show(session: Session, ref: str) -> UserDetail:
-    return describe(session, find(session, ref))
+    return describe(session, find_user(session, ref))
 
 
 @dataclass(frozen=True)
@@ -255,7 +220,7 @@ def edit(
 
     if name is None and email is None and package is None:
         raise InvalidInput("nothing to change: give --name, --email or --package")
-    user = find(session, ref)
+    user = find_user(session, ref)
     changes: dict[str, dict] = {}
     if name is not None:
         new_name = clean_name(name)
@@ -273,7 +238,7 @@ def edit(
         if not user.is_owner:
             raise Conflict(f"{user.email} is a team member; the package belongs to the account",
                            hint="edit the account owner's package instead")
-        account = owner_account(session, user)
+        account = account_of(session, user)
         if account.package_id != new_package.id:
             old = session.get(Package, account.package_id)
             changes["package"] = {"before": old.name, "after": new_package.name}
@@ -292,7 +257,7 @@ def edit(
     session.expire_all()
     audit.record(session, actor, "user.edit", target, {k: c["before"] for k, c in changes.items()},
                  {k: c["after"] for k, c in changes.items()})
-    return describe(session, find(session, f"#{user.id}")), changes
+    return describe(session, find_user(session, f"#{user.id}")), changes
 
 
 def set_limits(
@@ -309,8 +274,8 @@ def set_limits(
     clash = set(new) & set(back)
     if clash:
         raise InvalidInput(f"limit {', '.join(sorted(clash))} is both set and inherited")
-    user = find(session, ref)
-    account = owner_account(session, user)
+    user = find_user(session, ref)
+    account = account_of(session, user)
     current = limits.overrides(session, account.id)
     notes = [f"{n} already inherits from the package" for n in back if n not in current]
     gone = [n for n in back if n in current]

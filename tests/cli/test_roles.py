@@ -163,3 +163,12 @@ def test_permissions_search(cli):
     assert "contacts.import" in keys and "contacts" in keys and "billing" not in keys
     r = cli("roles", "permissions", "--search", "zzzz")
     assert r.exit_code == 3
+
+
+def test_a_role_in_use_by_a_package_cannot_be_deleted(cli):
+    cli("roles", "create", "tier", "--grant", "campaigns")
+    assert cli("packages", "create", "gold", "--role", "tier").exit_code == 0
+    r = cli("roles", "delete", "tier", "--yes")
+    assert r.exit_code == 5
+    assert "role of package(s) gold" in one_line_error(r)
+    assert cli("roles", "show", "tier", "-o", "json").json()["packages"] == ["gold"]

@@ -1,0 +1,1 @@
+complete --command mailadmin --no-files --arguments "(env _MAILADMIN_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) mailadmin)" --condition "env _MAILADMIN_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) mailadmin"

@@ -50,7 +50,7 @@ def audit_verify(output: Annotated[Optional[str], typer.Option("--output", "-o",
     """
     from mailadmin.cli.context import read
     from mailadmin.errors import Failure, InvalidInput
-    from mailadmin.render.output import emit_json, message
+    from mailadmin.render.output import counted, emit_json, message
     from mailadmin.services import audit
 
     if output not in (None, "table", "json"):
@@ -65,4 +65,4 @@ def audit_verify(output: Annotated[Optional[str], typer.Option("--output", "-o",
     if problems:
         raise Failure(f"the audit log has been tampered with: {len(problems)} problem(s) in {checked} entries")
     if output != "json":
-        message(f"audit log intact: {checked} entries")
+        message(f"audit log intact: {counted(checked, 'entry', 'entries')}")

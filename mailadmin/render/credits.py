@@ -9,7 +9,7 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from mailadmin.render.output import Column, Format, emit_json, emit_list, emit_record, message
+from mailadmin.render.output import Column, Format, counted, emit_json, emit_list, emit_record, message
 from mailadmin.services.amounts import format_amount
 
 ENTRY_COLUMNS = [
@@ -122,7 +122,7 @@ def verify(report, fmt: Format, *, quiet: bool) -> None:
         figures = f": ledger says {p['expected']}, stored {p['found']}" if p["expected"] is not None else ""
         message(f"{where}: {p['problem']}{figures}")
     if report.ok and not quiet:
-        message(f"ledger consistent: {report.entries} entries, {report.accounts} accounts")
+        message(f"ledger consistent: {counted(report.entries, 'entry', 'entries')}, {counted(report.accounts, 'account')}")
 
 
 @contextmanager

@@ -159,6 +159,11 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 entry`, `2 entries`: counts in messages read like sentences."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def message(text: str) -> None:
     """A human message on stderr (never stdout, which carries data only)."""
     sys.stderr.write(text + "\n")

@@ -105,6 +105,7 @@ def credits_add(
     from mailadmin.cli.context import actor, output_format, write
     from mailadmin.errors import InvalidInput
     from mailadmin.render import credits as render
+    from mailadmin.render.output import progress as progress_bar
     from mailadmin.services import credits
 
     _plain(ctx, user, amount)
@@ -120,7 +121,7 @@ def credits_add(
         if user is None:
             raise InvalidInput("missing AMOUNT", hint="usage: mailadmin credits add --package PKG AMOUNT --reason TEXT --key KEY")
         units = credits.signed_amount(user, kind.value)  # with --package the one positional is the amount
-        with render.progress(not quiet) as progress, write() as session:
+        with progress_bar(not quiet) as progress, write() as session:
             report = credits.topup_package(session, actor(), package, units, reason, key, kind=kind.value, force=force,
                                            progress=progress)
         render.bulk(report, fmt, quiet=quiet)
@@ -143,6 +144,7 @@ def _add_from_file(path: str, kind: str, force: bool, quiet: bool, fmt) -> None:
     from mailadmin.cli.context import actor, write
     from mailadmin.errors import InvalidInput
     from mailadmin.render import credits as render
+    from mailadmin.render.output import progress as progress_bar
     from mailadmin.services import credits
 
     # read (and check) the whole file before taking the write lock: a slow pipe must not block
@@ -161,7 +163,7 @@ def _add_from_file(path: str, kind: str, force: bool, quiet: bool, fmt) -> None:
                 rows, failures = credits.read_csv(stream, source)
         except OSError as exc:
             raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    with render.progress(not quiet) as progress, write() as session:
+    with progress_bar(not quiet) as progress, write() as session:
         report = credits.topup_rows(session, actor(), rows, kind=kind, force=force, failures=failures, progress=progress)
     render.bulk(report, fmt, quiet=quiet)
     if report.failed:

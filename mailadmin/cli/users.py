@@ -214,7 +214,8 @@ def _bulk(action: str, users: list[str] | None, stdin: bool, *, dry_run: bool, y
     from mailadmin.cli.context import actor, can_prompt, confirm, output_format, read, write
     from mailadmin.errors import Failure, InvalidInput
     from mailadmin.render.output import message
-    from mailadmin.render.users import bulk_report, progress
+    from mailadmin.render.output import progress
+    from mailadmin.render.users import bulk_report
     from mailadmin.services import lifecycle
     from mailadmin.timeutil import parse_when
 
@@ -238,7 +239,7 @@ def _bulk(action: str, users: list[str] | None, stdin: bool, *, dry_run: bool, y
         refs = list(refs)
         what = refs[0] if len(refs) == 1 else f"{len(refs)} users"
         confirm(f"{action} {what}?", yes)
-    with progress(f"{action}: users") as tick, (read() if dry_run else write()) as session:
+    with progress() as tick, (read() if dry_run else write()) as session:
         report = lifecycle.run(session, actor(), req, refs, single=single, skip_missing=skip_missing, dry_run=dry_run, progress=tick)
     bulk_report(report, fmt)
     if report.failed:

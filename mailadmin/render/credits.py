@@ -5,9 +5,7 @@ JSON shapes (stable): amounts and balances are strings with 4 decimals, times IS
 
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from mailadmin.render.output import Column, Format, counted, emit_json, emit_list, emit_record, message
 from mailadmin.services.amounts import format_amount
@@ -123,23 +121,3 @@ def verify(report, fmt: Format, *, quiet: bool) -> None:
         message(f"{where}: {p['problem']}{figures}")
     if report.ok and not quiet:
         message(f"ledger consistent: {counted(report.entries, 'entry', 'entries')}, {counted(report.accounts, 'account')}")
-
-
-@contextmanager
-def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar on stderr, only when stderr is a terminal; otherwise a no-op callback."""
-    if not (enabled and sys.stderr.isatty()):
-        yield lambda _phase, _done, _total: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from mailadmin.render.output import console
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console(stderr=True), transient=True) as bar:
-        task = bar.add_task("starting", total=None)
-
-        def update(phase: str, done: int, total: int) -> None:
-            bar.update(task, description=phase, completed=done, total=total or None)
-
-        yield update

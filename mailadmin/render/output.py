@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -157,6 +158,25 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+@contextmanager
+def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar on stderr, drawn only when stderr is a terminal (never into a pipe, a log
+    or cron mail); otherwise a no-op. Yields the services' Progress callback."""
+    if not (enabled and sys.stderr.isatty()):
+        yield lambda _phase, _done, _total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def update(phase: str, done: int, total: int | None) -> None:
+            bar.update(task, description=phase, completed=done, total=total or None)
+
+        yield update
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

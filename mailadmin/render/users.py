@@ -4,8 +4,7 @@ reports, the package picker of the create wizard, and the bulk progress bar."""
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from mailadmin.render.output import Column, Format, console, emit_json, emit_list, emit_record, message, new_table
 
@@ -138,8 +137,6 @@ def bulk_report(report, fmt: Format) -> None:
 
 def package_picker(views) -> None:
     """The wizard's second step: the packages to choose from, numbered, on stderr."""
-    from rich.console import Console
-
     table = new_table("step 2 of 2: choose a package")
     for col in ("#", "package", "role", "daily", "monthly", "credits", "expires after"):
         table.add_column(col)
@@ -148,19 +145,4 @@ def package_picker(views) -> None:
         table.add_row(str(i), v.name, v.role, str(data["limits"]["daily"]), str(data["limits"]["monthly"]),
                       f"{data['credit_cost']}/email" if v.credits_enabled else "off",
                       f"{v.expires_after} days" if v.expires_after else "never")
-    Console(stderr=True, highlight=False).print(table)
-
-
-@contextmanager
-def progress(label: str) -> Iterator[Callable[[int], None]]:
-    """A Rich progress bar on stderr when stderr is a terminal; else a silent callback."""
-    if not sys.stderr.isatty():
-        yield lambda n: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    bar = Progress(SpinnerColumn(), TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=console(stderr=True), transient=True)
-    with bar:
-        task = bar.add_task(label, total=None)
-        yield lambda n: bar.advance(task, n)
+    console(stderr=True).print(table)

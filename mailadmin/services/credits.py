@@ -19,16 +19,31 @@ import csv
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from mailadmin.errors import Conflict, ExitCode, InvalidInput, LimitExceeded, MailadminError, NotFound, StoreUnavailable
+from mailadmin.errors import (
+    Conflict,
+    ExitCode,
+    InvalidInput,
+    LimitExceeded,
+    MailadminError,
+    NotFound,
+    StoreUnavailable,
+)
 from mailadmin.services import audit
-from mailadmin.services.accounts import SIMPLE_EMAIL, account_of, find_user, normalise_email, parse_ref
+from mailadmin.services.accounts import (
+    SIMPLE_EMAIL,
+    account_of,
+    find_user,
+    normalise_email,
+    parse_ref,
+)
 from mailadmin.services.amounts import format_amount, parse_amount
+from mailadmin.services.batching import CHUNK, Progress, chunks, no_progress
 from mailadmin.services.status import ACTIVE, CLOSED, SUSPENDED, is_suspended
 from mailadmin.services.validate import not_found, text
 from mailadmin.store.models import Account, CreditEntry, Package, User
@@ -45,13 +60,7 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,%d}$" % KEY_MAX)  # printable ASCII, no space
 KEY_RULE = f"a key is 1 to {KEY_MAX} printable ASCII characters without spaces, like topup:2026-12"
 REASON_MAX = 500
 CSV_COLUMNS = ("user", "amount", "reason", "key")
-CHUNK = 5000  # bind parameters per IN (...): far below PostgreSQL's 65535
 
-Progress = Callable[[str, int, int], None]  # (phase, done, total)
-
-
-def _no_progress(_phase: str, _done: int, _total: int) -> None:
-    return None
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -581,11 +590,6 @@ def read_csv(lines: Iterable[str], source: str) -> tuple[list[Row], list[RowFail
     return rows, list(failures)
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _resolve(session: Session, refs: Iterable[str]) -> tuple[dict[str, tuple[str, Holder | None]], dict[str, MailadminError]]:
     """Refs as written -> (user email, its Holder or None when it has no account), set-based in
     chunks; and the refs that name no user, with why.
@@ -617,7 +621,7 @@ def _resolve(session: Session, refs: Iterable[str]) -> tuple[dict[str, tuple[str
     def look_up(by_id_column: bool, wanted: dict) -> set:
         column = User.id if by_id_column else User.email
         hit = set()
-        for chunk in _chunks(list(wanted)):
+        for chunk in chunks(list(wanted)):
             for row in session.execute(query.where(column.in_(chunk))):
                 k = row[1] if by_id_column else row[0]
                 hit.add(k)
@@ -656,7 +660,7 @@ def topup_rows(
     kind: str = "topup",
     force: bool = False,
     failures: Sequence[RowFailure] = (),
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> BulkReport:
     """Apply many top-ups (a CSV file) in this one transaction, set-based. When any row is bad
     (including the failures the reader found), nothing is written and the report says why."""
@@ -687,7 +691,7 @@ def topup_package(
     *,
     kind: str = "topup",
     force: bool = False,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> BulkReport:
     """Top up every active account of a package (owner active, no standing suspension), with
     the per-account key f"{key}:{account_id}": re-running the same job is a no-op."""
@@ -729,12 +733,12 @@ def claimed_keys(session: Session, pairs: Iterable[tuple[int, str]]) -> dict[tup
     keys = sorted({k for _a, k in pairs})
     if len(keys) <= 50:
         accounts_ = sorted({a for a, _k in pairs})
-        for chunk in _chunks(accounts_, CHUNK - len(keys)):
+        for chunk in chunks(accounts_, CHUNK - len(keys)):
             for entry in session.execute(select(*columns).where(e.account_id.in_(chunk), e.idempotency_key.in_(keys))):
                 if (entry.account_id, entry.idempotency_key) in pairs:
                     existing[(entry.account_id, entry.idempotency_key)] = entry
         return existing
-    for chunk in _chunks(sorted(pairs), CHUNK // 2):
+    for chunk in chunks(sorted(pairs), CHUNK // 2):
         for entry in session.execute(select(*columns).where(tuple_(e.account_id, e.idempotency_key).in_(chunk))):
             existing[(entry.account_id, entry.idempotency_key)] = entry
     return existing
@@ -816,10 +820,11 @@ def _apply_bulk(
         report.changed, report.total = [], 0
         return report  # nothing written: a bad row refuses the whole run
     try:
-        for start in range(0, len(entries), CHUNK):
-            batch = entries[start : start + CHUNK]
+        written = 0
+        for batch in chunks(entries):
             session.execute(insert(CreditEntry.__table__), batch)
-            progress("writing", start + len(batch), len(entries))
+            written += len(batch)
+            progress("writing", written, len(entries))
         a = Account.__table__.c
         moves = [{"b_id": aid, "b_old": originals[aid], "b_new": new} for aid, new in balances.items()]
         if moves:

@@ -22,25 +22,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Iterable
 
 from sqlalchemy import delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from mailadmin.errors import Conflict, InvalidInput, NotFound
 from mailadmin.services import audit, status
+from mailadmin.services.batching import CHUNK, Progress, chunks, no_progress
 from mailadmin.services.validate import text
 from mailadmin.store.models import Account, Suspension, User
 from mailadmin.timeutil import utcnow
 
-CHUNK = 5000  # PostgreSQL allows 65535 bind parameters per statement
 ACTIONS = ("suspend", "unsuspend", "close", "reopen", "delete")
 PAST = {"suspend": "suspended", "unsuspend": "unsuspended", "close": "closed", "reopen": "reopened", "delete": "deleted"}
 KNOWN_CODES = ("billing", "abuse", "bounces", "manual", "security", "compliance", "expired")
 DEFAULT_CODE = "manual"
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
-Progress = Callable[[int], None]
 
 
 def check_code(code: str) -> str:
@@ -98,7 +97,7 @@ def preview(items: list[str], shown: int = 5) -> str:
 
 # -- resolving references --------------------------------------------------------------------
 def resolve(
-    session: Session, refs: Iterable[str], *, progress: Progress | None = None
+    session: Session, refs: Iterable[str], *, progress: Progress = no_progress
 ) -> tuple[list[Target], list[str], list[str]]:
     """(targets in input order without repeats, unknown refs, invalid refs), a chunk at a time."""
     from mailadmin.services.accounts import parse_ref
@@ -108,6 +107,7 @@ def resolve(
     missing: list[str] = []
     invalid: list[str] = []
     buffer: list[tuple[str, int | str]] = []
+    resolved = [0]
 
     def flush() -> None:
         emails = [k for _, k in buffer if isinstance(k, str)]
@@ -127,8 +127,8 @@ def resolve(
             elif row[0] not in seen:
                 seen.add(row[0])
                 targets.append(Target(row[0], row[1], row[2] == status.CLOSED, row[3], row[4]))
-        if progress:
-            progress(len(buffer))
+        resolved[0] += len(buffer)
+        progress("resolving users", resolved[0], None)
         buffer.clear()
 
     for raw in refs:
@@ -219,7 +219,7 @@ def run(
     single: bool = False,
     skip_missing: bool = False,
     dry_run: bool = False,
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
 ) -> BulkReport:
     now = utcnow()
     report = BulkReport(req.action, dry_run=dry_run)
@@ -240,8 +240,7 @@ def run(
     # classify everything before writing anything: a refusal must leave the store untouched
     plan: list[list[Target]] = []
     refused: list[tuple[str, str]] = []
-    for start in range(0, len(targets), CHUNK):
-        chunk = targets[start : start + CHUNK]
+    for chunk in chunks(targets):
         _load_standing(session, chunk, now)
         todo: list[Target] = []
         for t in chunk:
@@ -269,8 +268,7 @@ def run(
         if not dry_run:
             _apply(session, actor, req, todo, now)
         report.changed.extend(t.email for t in todo)
-        if progress:
-            progress(0)
+        progress(PAST[req.action], len(report.changed), len(targets))
     return report
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailadmin.errors import InvalidInput
+from mailadmin.services.batching import CHUNK, chunks
 
 LIMIT_NAMES: tuple[str, ...] = (
     "hourly",
@@ -130,15 +131,13 @@ def effective_limits(session: Session, account) -> list[EffectiveLimit]:
     return effective(package_limits(session, account.package_id), overrides(session, account.id))
 
 
-def effective_limits_many(session: Session, account_ids: Sequence[int], *, chunk: int = 5000) -> dict[int, list[EffectiveLimit]]:
+def effective_limits_many(session: Session, account_ids: Sequence[int], *, chunk: int = CHUNK) -> dict[int, list[EffectiveLimit]]:
     """The same for many accounts in a few queries (lists, exports): account id -> limits."""
     from mailadmin.store.models import Account, AccountLimit, PackageLimit
 
     out: dict[int, list[EffectiveLimit]] = {}
     pkg_cache: dict[int, dict[str, int | None]] = {}
-    ids = list(account_ids)
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
+    for part in chunks(list(account_ids), chunk):
         package_of = dict(session.execute(select(Account.id, Account.package_id).where(Account.id.in_(part))).all())
         missing = set(package_of.values()) - set(pkg_cache)
         if missing:

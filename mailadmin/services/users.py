@@ -13,9 +13,10 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from mailadmin.errors import Conflict, InvalidInput, NotFound
+from mailadmin.errors import Conflict, InvalidInput
 from mailadmin.services import audit, limits, status
 from mailadmin.services.accounts import account_of, find_user
+from mailadmin.services.batching import chunks
 from mailadmin.services.validate import text
 from mailadmin.store.models import Account, AccountIP, Package, User
 from mailadmin.timeutil import utcnow
@@ -51,13 +52,12 @@ def create(session: Session, actor: str, email: str, package_name: str, *, name:
     return describe(session, user)
 
 
-def insert_owners(session: Session, actor: str, rows: Sequence[dict[str, Any]], *, chunk: int = 5000) -> int:
+def insert_owners(session: Session, actor: str, rows: Sequence[dict[str, Any]]) -> int:
     """Many owners at once (sample data, benchmarks): rows of {email, name, package_id,
     plan_expires_at?, created_at?}; emails already normalised and new. Set-based, audited."""
     now = utcnow()
     done = 0
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
+    for part in chunks(rows):
         account_rows = [
             {"package_id": r["package_id"], "plan_expires_at": r.get("plan_expires_at"), "created_at": r.get("created_at", now),
              "credit_balance": 0}

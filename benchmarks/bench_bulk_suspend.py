@@ -80,21 +80,25 @@ def build_store_in_child(url: str, accounts: int) -> list[str]:
 
 def build_store(url: str, accounts: int) -> list[str]:
     """An initialised store with `accounts` owners on one package, inserted set-based. Returns the emails."""
+    from mailadmin.operation import Actor, Operation
     from mailadmin.services import packages, setup, users
-    from mailadmin.store import close_all, open_store
+    from mailadmin.store import open_store
+    from mailadmin.timeutil import utcnow
 
+    actor = Actor.operator("bench")
     store = open_store(url, check_schema=False)
-    setup.init(store, "bench")
+    setup.init(store, actor, utcnow)
     emails = bench_emails(accounts)
     with store.write() as session:
-        pkg = packages.create(session, "bench", "bench", packages.parse_settings(role="regular", limit=["daily=1000"]))
+        op = Operation(session, actor, utcnow())
+        pkg = packages.create(op, "bench", packages.Settings(role="regular", limits={"daily": 1000}))
         from sqlalchemy import select
 
         from mailadmin.store.models import Package
 
         pid = session.execute(select(Package.id).where(Package.name == pkg.name)).scalar_one()
-        users.insert_owners(session, "bench", [{"email": e, "name": f"User {i}", "package_id": pid} for i, e in enumerate(emails)])
-    close_all()
+        users.insert_owners(op, [{"email": e, "name": f"User {i}", "package_id": pid} for i, e in enumerate(emails)])
+    store.dispose()
     return emails
 
 
@@ -116,13 +120,13 @@ def timed_child(cmd: list[str], stdin_text: str, env: dict[str, str]) -> tuple[f
 def count_standing(url: str) -> int:  # in a child too, for the same reason
     from sqlalchemy import func, select
 
-    from mailadmin.store import close_all, open_store
+    from mailadmin.store import open_store
     from mailadmin.store.models import Suspension
 
     store = open_store(url)
     with store.read() as session:
         n = session.execute(select(func.count()).select_from(Suspension).where(Suspension.lifted_at.is_(None))).scalar_one()
-    close_all()
+    store.dispose()
     return n
 
 

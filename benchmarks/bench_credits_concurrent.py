@@ -58,16 +58,19 @@ def plan(process: int, topups: int, tag: str) -> list[list[str]]:
 
 
 def prepare(db: str) -> None:
+    from mailadmin.operation import Actor
     from mailadmin.services import setup
-    from mailadmin.store import close_all, open_store
+    from mailadmin.store import open_store
+    from mailadmin.timeutil import utcnow
     from tests.factories import make_owner, make_package
 
-    setup.init(open_store(db, check_schema=False), "bench")
-    with open_store(db).write() as s:
+    store = open_store(db, check_schema=False)
+    setup.init(store, Actor.operator("bench"), utcnow)
+    with store.write() as s:
         package = make_package(s, "metered", credits_enabled=True)
         for email in ACCOUNTS:
             make_owner(s, email, package)
-    close_all()
+    store.dispose()
 
 
 def run(db: str, tmp: Path, plans: list[list[list[str]]]) -> float:

@@ -91,21 +91,23 @@ def build_store(path: Path, n: int) -> None:
     """An initialised store with n owners on one package with credits enabled (bulk inserts)."""
     from sqlalchemy import insert, select
 
+    from mailadmin.operation import Actor
     from mailadmin.services import setup
-    from mailadmin.store import close_all, open_store
+    from mailadmin.store import open_store
     from mailadmin.store.models import Account, User
     from mailadmin.timeutil import utcnow
     from tests.factories import make_package
 
-    setup.init(open_store(str(path), check_schema=False), "bench")
-    with open_store(str(path)).write() as s:
+    store = open_store(str(path), check_schema=False)
+    setup.init(store, Actor.operator("bench"), utcnow)
+    with store.write() as s:
         package = make_package(s, "monthly", credits_enabled=True)
         now = utcnow()
         s.execute(insert(Account), [{"id": i + 1, "package_id": package.id, "credit_balance": 0, "created_at": now} for i in range(n)])
         s.execute(insert(User), [{"email": f"client{i:06d}@example.com", "name": "", "account_id": i + 1, "is_owner": True,
                                   "status": "active", "created_at": now} for i in range(n)])
         assert s.execute(select(User.id).limit(1)).first()
-    close_all()
+    store.dispose()
 
 
 def write_csv(path: Path, n: int) -> None:

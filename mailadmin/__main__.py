@@ -1,6 +1,6 @@
 """Allow `python -m mailadmin`."""
 
-from mailadmin.cli.app import main
+from mailadmin.cli import main
 
 if __name__ == "__main__":
     main()

@@ -61,11 +61,11 @@ class Catalog:
 
     # -- validation -------------------------------------------------------------------------
     def check(self, key: str) -> str:
-        """Return the key if the catalog has it; otherwise refuse it, suggesting the closest."""
-        key = key.strip()
+        """Return the key if the catalog has it (matched whole: `chat\n` is not `chat`); otherwise
+        refuse it, suggesting the closest."""
         if key in self.nodes:
             return key
-        close = difflib.get_close_matches(key, list(self.nodes), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(key.strip(), list(self.nodes), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else "see `mailadmin roles permissions --search TEXT`"
         raise InvalidInput(f"unknown permission key {key!r}", hint=hint)
 

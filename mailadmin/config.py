@@ -10,9 +10,8 @@ import difflib
 import os
 import tomllib
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from mailadmin.errors import ConfigError, InvalidInput
 
@@ -27,11 +26,12 @@ def _output_format(value: str) -> str:
 
 
 def _hostname(value: str) -> str:
-    value = value.strip().rstrip(".").lower()
-    labels = value.split(".")
-    if len(labels) < 2 or not all(label and len(label) <= 63 for label in labels) or len(value) > 253:
-        raise InvalidInput(f"{value!r} is not a host name")
-    return value
+    from mailadmin.refs import normalise_domain
+
+    try:
+        return normalise_domain(value)  # labels of letters, digits and hyphens; valid punycode
+    except InvalidInput:
+        raise InvalidInput(f"{value!r} is not a host name") from None
 
 
 def _text(value: str) -> str:
@@ -61,10 +61,10 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-def config_path() -> Path:
+def config_path(env: Mapping[str, str]) -> Path:
     """MAILADMIN_CONFIG if set, else config.toml in the user config directory."""
-    if env := os.environ.get("MAILADMIN_CONFIG"):
-        return Path(env).expanduser()
+    if value := env.get("MAILADMIN_CONFIG"):
+        return Path(value).expanduser()
     from platformdirs import user_config_path
 
     return user_config_path(APP_NAME) / "config.toml"
@@ -76,49 +76,63 @@ def default_database_path() -> Path:
     return user_data_path(APP_NAME) / "mailadmin.db"
 
 
-@cache
-def load() -> dict[str, Any]:
-    """The config file as a flat {dotted key: value} dict; {} when there is no file."""
-    path = config_path()
+@dataclass(frozen=True)
+class Config:
+    """The config file of one invocation: read once when first asked for, never cached beyond it."""
+
+    path: Path
+    stored: dict[str, Any]  # what the file holds, as {dotted key: value}
+
+    def get(self, key: str) -> Any:
+        """A setting's value: the file's if present, else its default."""
+        return self.stored.get(key, SETTINGS[key].default)
+
+    def effective(self) -> dict[str, Any]:
+        return {key: self.get(key) for key in SETTINGS}
+
+
+def load(path: Path) -> Config:
+    """The config file at `path`; an empty config when there is none."""
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
-        return {}
+        return Config(path, {})
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}", hint="fix it or `mailadmin config path`") from exc
     flat = _flatten(data)
-    for key in flat:
+    for key, value in flat.items():
         if key not in SETTINGS:
             raise ConfigError(f"config file {path} has unknown key {key!r}", hint=_suggest(key))
-    return flat
+        # what `config set` would accept, and nothing else: a hand-edited file is checked too
+        try:
+            if not isinstance(value, str):
+                raise InvalidInput(f"it must be a string, not {type(value).__name__} {value!r}")
+            flat[key] = SETTINGS[key].parse(value)
+        except InvalidInput as exc:
+            raise ConfigError(f"config file {path}: {key}: {exc.message}", hint=f"`mailadmin config set {key} VALUE` writes a valid one") from None
+    return Config(path, flat)
 
 
-def get(key: str) -> Any:
-    """A setting's value: the file's if present, else its default."""
-    return load().get(key, SETTINGS[key].default)
-
-
-def effective() -> dict[str, Any]:
-    values = load()
-    return {key: values.get(key, s.default) for key, s in SETTINGS.items()}
-
-
-def set_value(key: str, raw: str) -> Any:
+def set_value(config: Config, key: str, raw: str) -> Any:
     """Validate and write one setting, keeping the rest of the file. Returns the stored value."""
     if key not in SETTINGS:
         raise InvalidInput(f"unknown config key {key!r}", hint=_suggest(key))
     value = SETTINGS[key].parse(raw)
-    values = dict(load())
-    values[key] = value
+    values = {**config.stored, key: value}
     import tomli_w
 
-    path = config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = config.path
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(_nest(values)), encoding="utf-8")
-    tmp.replace(path)  # atomic: a crash never leaves half a config file
-    load.cache_clear()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # 0600 from the first byte: the file may hold a database URL with its password
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(tomli_w.dumps(_nest(values)))
+        tmp.replace(path)  # atomic: a crash never leaves half a config file
+    except OSError as exc:
+        raise ConfigError(f"cannot write the config file {path}: {exc.strerror}") from None
     return value
 
 

@@ -1,18 +1,36 @@
-"""UTC times: now, ISO 8601 output with a Z, and parsing of --since/--until values."""
+"""UTC times: the clock, ISO 8601 output with a Z, and parsing of --since/--until values.
+
+The clock is read in one place, `clock()`, by cli/ when it starts a transaction; services get
+the time from their `Operation`. `MAILADMIN_TEST_NOW` fixes the clock of a real mailadmin process
+for tests of hour and month rollovers; it is a test hook, never a setting.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Mapping
 
 from mailadmin.errors import InvalidInput
 
-_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+_RELATIVE = re.compile(r"([0-9]+)\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+TEST_CLOCK_ENV = "MAILADMIN_TEST_NOW"
+
+Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def clock(env: Mapping[str, str]) -> Clock:
+    """The real clock, or the fixed time `MAILADMIN_TEST_NOW` names (tests only)."""
+    fixed = env.get(TEST_CLOCK_ENV)
+    if not fixed:
+        return utcnow
+    moment = parse_when(fixed, now=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    return lambda: moment
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -24,15 +42,18 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def parse_when(text: str, *, future: bool = False) -> datetime:
+def parse_when(text: str, *, now: datetime, future: bool = False) -> datetime:
     """An ISO date or datetime (UTC unless it says otherwise), or a span like 30m, 12h, 7d, 2w.
 
-    A span counts back from now, or forward when `future` (for `--until 7d`).
+    A span counts back from `now`, or forward when `future` (for `--until 7d`).
     """
     value = text.strip()
-    if match := _RELATIVE.match(value.lower()):
-        span = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        return utcnow() + span if future else utcnow() - span
+    if match := _RELATIVE.fullmatch(value.lower()):
+        try:
+            span = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+            return now + span if future else now - span
+        except OverflowError:
+            raise InvalidInput(f"{text!r} reaches beyond the years a date can hold") from None
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
@@ -44,4 +65,7 @@ def parse_when(text: str, *, future: bool = False) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidInput(f"{text!r} reaches beyond the years a date can hold") from None

@@ -77,11 +77,14 @@ def _pg_drop(dbname: str) -> None:
 
 # -- the store under test --------------------------------------------------------------------
 def _initialise(url: str) -> None:
+    from mailadmin.operation import Actor
     from mailadmin.services import setup
-    from mailadmin.store import close_all, open_store
+    from mailadmin.store import open_store
+    from mailadmin.timeutil import utcnow
 
-    setup.init(open_store(url, check_schema=False), "test-setup")
-    close_all()
+    store = open_store(url, check_schema=False)
+    setup.init(store, Actor.operator("test-setup"), utcnow)
+    store.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -146,11 +149,36 @@ def empty_db_url(backend, tmp_path, request) -> str:
 @pytest.fixture
 def store(db_url):
     """The Store object for service-level tests."""
-    from mailadmin.store import close_all, open_store
+    from mailadmin.store import open_store
 
     s = open_store(db_url)
     yield s
-    close_all()
+    s.dispose()
+
+
+@pytest.fixture
+def op(store):
+    """Service tests' operations: `with op.write() as o: users.create(o, ...)`; the actor is the
+    operator `tester` and the clock is real unless `now=` fixes it."""
+    from contextlib import contextmanager
+
+    from mailadmin.operation import Actor, Operation
+    from mailadmin.timeutil import utcnow
+
+    class Operations:
+        actor = Actor.operator("tester")
+
+        @contextmanager
+        def write(self, now=None):
+            with store.write() as session:
+                yield Operation(session, self.actor, now or utcnow())
+
+        @contextmanager
+        def read(self, now=None):
+            with store.read() as session:
+                yield Operation(session, self.actor, now or utcnow())
+
+    return Operations()
 
 
 # -- running the CLI -------------------------------------------------------------------------
@@ -180,17 +208,13 @@ def cli(cli_env, monkeypatch):
     """Run mailadmin in-process with CliRunner: `cli("roles", "list", "-o", "json")`."""
     from typer.testing import CliRunner
 
-    from mailadmin import config
     from mailadmin.cli.app import app
-    from mailadmin.render import output
 
     for key, value in cli_env.items():
         monkeypatch.setenv(key, value)
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
-        config.load.cache_clear()
-        output.reset_consoles()
         result = runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
 

@@ -1,29 +1,46 @@
-"""The root command: global options, the command groups, and the one error boundary.
+"""The root command: global options, the command groups, the one entry point and error boundary.
 
 Only Typer is imported at start-up; each command imports the store, services and Rich it needs
-inside its body, so `--help`, `--version` and completion stay fast.
+inside its body, so `--help`, `--version` and completion stay fast. `invoke()` runs one command
+line with its own Invocation (streams, environment, config, store): the console script, the
+tests and batch mode all go through it, so a run leaves nothing behind for the next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Iterator, MutableMapping
-from typing import Annotated, Any, Optional, Sequence
+from typing import Annotated, Any, Mapping, Optional, Sequence, TextIO
 
 import typer
 from typer.core import TyperGroup
 
 from mailadmin import __version__
-from mailadmin.cli.context import state
-from mailadmin.errors import ExitCode, MailadminError
+from mailadmin.cli.context import Invocation, current
+from mailadmin.cli.streams import DataStream, MessageStream, OutputFailed
+from mailadmin.errors import ExitCode, MailadminError, exit_codes_help
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 ok; 1 failure (a denied check, a partly failed bulk run); 2 usage or invalid input; "
-    "3 not found; 4 permission denied; 5 conflict or state not allowed; 6 limit exceeded; "
-    "75 store temporarily unavailable (retry); 78 configuration (bad config, `mailadmin db upgrade` needed)."
-)
+
+def _flags_show_no_type(option: Any, ctx: Any) -> str | None:
+    """Help lists a flag without a type label: Typer 0.29 prints `<bool>` beside every flag
+    (--yes, --help...), which reads as noise. Values keep their metavar (N, FORMAT, USER)."""
+    if option.is_flag and option.metavar is None:
+        return None
+    return _typer_option_type(option, ctx)
+
+
+def _arguments_show_their_metavar(argument: Any, ctx: Any) -> str | None:
+    """An argument with a metavar (USER, ROLE) is already named by it; `<str>` beside it is noise."""
+    return None if argument.metavar else _typer_argument_type(argument, ctx)
+
+
+# Typer is pinned to 0.29 (pyproject), whose rich help these two lines adjust
+_typer_option_type, _typer_argument_type = typer.core.TyperOption.display_type_rich, typer.core.TyperArgument.display_type_rich
+typer.core.TyperOption.display_type_rich = _flags_show_no_type
+typer.core.TyperArgument.display_type_rich = _arguments_show_their_metavar
 
 
 # Command groups, loaded when first named: a command builds only its own group's Typer tree.
@@ -82,39 +99,77 @@ class BoundaryGroup(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
-        if os.environ.get("_MAILADMIN_COMPLETE"):
-            # add_completion=False skips registering the shells; completion still needs them
-            from typer._completion_classes import completion_init
+        """What `app()` and CliRunner call: one invocation on the process's streams."""
+        if args is None:
+            args = sys.argv[1:]
+        sys.exit(invoke(list(args), root=self, prog_name=prog_name or "mailadmin", complete_var=complete_var))
 
-            completion_init()
-        code = run_guarded(
-            lambda: super(BoundaryGroup, self).main(
-                args, prog_name or "mailadmin", complete_var, standalone_mode=False, **extra
-            )
+
+def invoke(argv: Sequence[str], *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+           stderr: TextIO | None = None, env: Mapping[str, str] | None = None, root: BoundaryGroup | None = None,
+           prog_name: str = "mailadmin", complete_var: str | None = None) -> int:
+    """Run one mailadmin command line and return its exit code; never raises, never exits.
+
+    Streams default to the process's; given ones also receive what Click itself prints (help,
+    usage errors) for the length of the call. `root` lets a caller that runs many lines (batch)
+    build the command tree once."""
+    inv = Invocation(stdin or sys.stdin, DataStream(stdout or sys.stdout), MessageStream(stderr or sys.stderr),
+                     os.environ if env is None else env)
+    if inv.env.get("_MAILADMIN_COMPLETE"):
+        # add_completion=False skips registering the shells; completion still needs them
+        from typer._completion_classes import completion_init
+
+        completion_init()
+    if root is None:
+        root = typer.main.get_command(app)
+    with contextlib.ExitStack() as redirect:
+        if stdout is not None:
+            redirect.enter_context(contextlib.redirect_stdout(stdout))
+        if stderr is not None:
+            redirect.enter_context(contextlib.redirect_stderr(stderr))
+        redirect.enter_context(_noting_interrupts(inv))
+        return run_guarded(
+            inv, lambda: TyperGroup.main(root, list(argv), prog_name, complete_var, standalone_mode=False, obj=inv)
         )
-        sys.exit(code)
 
 
-def run_guarded(call) -> int:
+def run_guarded(inv: Invocation, call) -> int:
     """Run a command; map what it raises to (stderr line, exit code). Tracebacks only with
     MAILADMIN_DEBUG=1."""
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc
 
-    debug = os.environ.get("MAILADMIN_DEBUG") == "1"
+    debug = inv.env.get("MAILADMIN_DEBUG") == "1"
+
+    def _error(message: str, hint: str | None = None, *, level: str = "error") -> None:
+        _write_error(inv.stderr, message, hint, level=level)
+
     try:
         result = call()
+        if inv.interrupted:  # Typer turns Ctrl-C into a silent exit 130
+            return _interrupted(inv)
+        inv.stdout.flush()  # inside the guard: a full disk shows here, not at interpreter exit
         return int(result) if isinstance(result, int) else ExitCode.OK
+    except OutputFailed as exc:
+        _silence(inv.stdout)
+        if inv.committed:
+            _error(f"the change was made, but its output could not be written: {exc}", "see `mailadmin audit list`",
+                   level="warning")
+            return ExitCode.OK
+        if exc.reader_gone:  # `| head -1`: the reader had enough; not an error of ours
+            return ExitCode.OK
+        _error(f"cannot write the output: {exc}")
+        return ExitCode.FAILURE
     except MailadminError as exc:
         if debug:
             import traceback
 
-            traceback.print_exc()
+            traceback.print_exc(file=inv.stderr)
         _error(exc.message, exc.hint)
         return exc.exit_code
     except click_exc.NoArgsIsHelpError as exc:
         if text := exc.format_message().strip():  # plain help; Rich help is already printed
-            sys.stderr.write(text + "\n")
+            inv.stderr.write(text + "\n")
         return ExitCode.USAGE
     except click_exc.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "mailadmin"
@@ -123,18 +178,13 @@ def run_guarded(call) -> int:
     except click_exc.ClickException as exc:  # bad file argument and the like
         _error(exc.format_message())
         return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
-    except typer_exc.Abort:
-        _error("aborted")
-        return ExitCode.FAILURE
+    except (typer_exc.Abort, KeyboardInterrupt):  # Ctrl-C (at a prompt Click turns it into Abort)
+        return _interrupted(inv)
     except SystemExit as exc:  # Rich exits 1 when the reader of stdout went away
         return exc.code if isinstance(exc.code, int) else ExitCode.FAILURE
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
     except BrokenPipeError:
-        # the reader (head, grep -m) went away: not an error of ours; keep Python quiet at exit
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # the reader (head, grep -m) went away while Click printed: not an error of ours
+        _silence(inv.stdout)
         return ExitCode.OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if debug:
@@ -142,17 +192,52 @@ def run_guarded(call) -> int:
         _error(f"internal error: {type(exc).__name__}: {exc}", "run again with MAILADMIN_DEBUG=1 for the traceback")
         return ExitCode.FAILURE
     finally:
-        if "mailadmin.store" in sys.modules:
-            from mailadmin.store import close_all
-
-            close_all()
+        inv.close()
 
 
-def _error(message: str, hint: str | None = None) -> None:
-    line = " ".join(f"error: {message.rstrip('.')}".split())  # one line, whatever the message held
+@contextlib.contextmanager
+def _noting_interrupts(inv: Invocation):
+    """Ctrl-C stays a KeyboardInterrupt (so a driver cancels its query), and the invocation
+    remembers it, so the boundary can say so whatever Typer makes of it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; a server's workers have none to note
+        return
+
+    def note(signum, frame):
+        inv.interrupted = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(inv: Invocation) -> int:
+    """One line, on a line of its own, saying whether anything was changed; exit 130."""
+    lead = "\n" if inv.stderr.isatty() else ""  # the cursor may sit after a prompt or a bar
+    done = "the change was already made" if inv.committed else "nothing was changed"
+    inv.stderr.write(f"{lead}interrupted; {done}\n")
+    return ExitCode.INTERRUPTED
+
+
+def _silence(stream) -> None:
+    """Point a failed stdout at /dev/null, so the interpreter's last flush does not fail again
+    (Python's docs, "Note on SIGPIPE")."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+
+
+def _write_error(stream: TextIO, message: str, hint: str | None = None, *, level: str = "error") -> None:
+    line = " ".join(f"{level}: {message.rstrip('.')}".split())  # one line, whatever the message held
     if hint:
         line += f"; {hint}"
-    sys.stderr.write(line + "\n")
+    stream.write(line + "\n")
 
 
 def _version(value: bool) -> None:
@@ -165,7 +250,7 @@ app = typer.Typer(
     cls=BoundaryGroup,
     name="mailadmin",
     help="Administer an email-sending platform: roles, packages, users, domains and credits.",
-    epilog=EXIT_CODES_HELP,
+    epilog=exit_codes_help(),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,  # static scripts live in completions/ (shell detection fails in CI)
@@ -178,16 +263,17 @@ app = typer.Typer(
 def root(
     db_url: Annotated[
         Optional[str],
-        typer.Option("--db", envvar="MAILADMIN_DB", metavar="PATH_OR_URL",
-                     help="SQLite file or postgresql+psycopg:// URL. Default: config `database`, else a file in the user data directory.",
-                     show_envvar=True),
+        typer.Option("--db", metavar="PATH_OR_URL",
+                     help="SQLite file or postgresql+psycopg:// URL [env var: MAILADMIN_DB]. Default: config `database`, "
+                          "else a file in the user data directory."),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Administer an email-sending platform: roles, packages, users, domains and credits."""
-    state.db = db_url
+    inv = current()
+    inv.db = db_url or inv.env.get("MAILADMIN_DB") or None
 
 
 @app.command("init")
@@ -198,15 +284,15 @@ def init(
 
     Example: mailadmin init --sample
     """
-    from mailadmin.cli.context import actor, store
-    from mailadmin.render.output import message
+    from mailadmin.render.setup import init_summary
     from mailadmin.services import setup
 
-    report = setup.init(store(check_schema=False), actor(), sample=sample)
-    message(report.summary())
+    inv = current()
+    report = setup.init(inv.store(check_schema=False, create=True), inv.actor(), inv.clock, sample=sample)
+    inv.out.message(init_summary(report))
 
 
 
 
 def main() -> None:
-    app()
+    sys.exit(invoke(sys.argv[1:]))

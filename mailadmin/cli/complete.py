@@ -1,42 +1,43 @@
-"""Dynamic shell completion from the store, without SQLAlchemy: every Tab press starts the
-program, so this reads with the standard library's sqlite3 (or psycopg for a server)."""
+"""What each argument and option completes to, declared beside it: `autocompletion=ROLES`.
+
+Each `Completer` names a kind of value. `python -m mailadmin.cli.reference --write` reads these
+declarations off the commands into `completion.json`, and a Tab press is answered from that table
+by `cli/completion.py` with the standard library alone: no Typer, no pydantic, no SQLAlchemy.
+"""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 
 
-def _names(sql: str, incomplete: str) -> list[str]:
-    try:
-        from mailadmin.cli.context import state
-        from mailadmin import config
+@dataclass(frozen=True)
+class Completer:
+    """A kind of value (`roles`, `users`, `choice`...), with its values when they are fixed."""
 
-        value = state.db or os.environ.get("MAILADMIN_DB") or config.get("database") or str(config.default_database_path())
-        like = incomplete.replace("%", "") + "%"
-        if "://" not in value or value.startswith("sqlite:///"):
-            import sqlite3
+    kind: str
+    values: tuple[str, ...] = ()
 
-            path = value.removeprefix("sqlite:///")
-            if not os.path.exists(path):
-                return []
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as conn:
-                return [row[0] for row in conn.execute(sql.replace("%s", "?"), (like,))]
-        import psycopg
+    def __call__(self, incomplete: str) -> list[str]:  # Typer's signature; the table path is the one used
+        from mailadmin.cli.completion import values_of
 
-        url = value.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url, connect_timeout=2) as conn:
-            return [row[0] for row in conn.execute(sql, (like,))]
-    except Exception:  # completion must never print a traceback into the user's shell
-        return []
+        return values_of(self.kind, self.values, incomplete, {})
 
 
-def complete_roles(incomplete: str) -> list[str]:
-    return _names("SELECT name FROM role WHERE name LIKE %s ORDER BY name", incomplete)
+def choice(*values: str) -> Completer:
+    return Completer("choice", tuple(values))
 
 
-def complete_packages(incomplete: str) -> list[str]:
-    return _names("SELECT name FROM package WHERE name LIKE %s ORDER BY name", incomplete)
+ROLES = Completer("roles")
+PACKAGES = Completer("packages")
+USERS = Completer("users")
+PERMISSION_KEYS = Completer("permission_keys")
+LIMIT_NAMES = Completer("limit_names")
+LIMIT_ASSIGNMENTS = Completer("limit_assignments")  # NAME=VALUE
+CONFIG_KEYS = Completer("config_keys")
+STATUSES = Completer("statuses")
+SUSPENSION_CODES = Completer("suspension_codes")
+LEDGER_KINDS = Completer("ledger_kinds")
+FILES = Completer("files")  # left to the shell
 
-
-def complete_users(incomplete: str) -> list[str]:
-    return _names('SELECT email FROM "user" WHERE email LIKE %s ORDER BY email LIMIT 200', incomplete.lower())
+# the names under which the commands declare them (kept for readability at the call sites)
+complete_roles, complete_packages, complete_users = ROLES, PACKAGES, USERS

@@ -6,7 +6,10 @@ from typing import Annotated
 
 import typer
 
+from mailadmin.cli.complete import CONFIG_KEYS
+from mailadmin.cli.context import current
 from mailadmin.cli.options import ShowOutput
+from mailadmin.render.output import SHOW
 
 app = typer.Typer(help="The config file: database, default output, platform host names.", no_args_is_help=True)
 
@@ -19,7 +22,8 @@ def config_path() -> None:
     """
     from mailadmin import config
 
-    typer.echo(str(config.config_path()))
+    inv = current()
+    inv.out.lines([config.config_path(inv.env)])
 
 
 @app.command("show")
@@ -29,25 +33,17 @@ def config_show(output: ShowOutput = None) -> None:
     Example: mailadmin config show -o json
     """
     from mailadmin import config
-    from mailadmin.cli.context import output_format
-    from mailadmin.render.output import Column, Format, emit_json, emit_list
+    from mailadmin.render.config import settings
 
-    fmt = output_format(output, allow_ids=False)
-    stored = config.load()
-    values = config.effective()
-    if fmt is Format.json:
-        emit_json(values)
-        return
-    rows = [
-        {"key": k, "value": v, "source": "file" if k in stored else "default", "description": s.description}
-        for (k, v), s in zip(values.items(), config.SETTINGS.values())
-    ]
-    emit_list(rows, [Column("key"), Column("value"), Column("source"), Column("description")], fmt)
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    settings(inv.out, inv.config, {k: s.description for k, s in config.SETTINGS.items()}, fmt)
 
 
 @app.command("set")
 def config_set(
-    key: Annotated[str, typer.Argument(metavar="KEY", help="Setting name, e.g. platform.spf_include.", show_default=False)],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Setting name, e.g. platform.spf_include.", autocompletion=CONFIG_KEYS,
+                                       show_default=False)],
     value: Annotated[str, typer.Argument(metavar="VALUE", help="New value.", show_default=False)],
 ) -> None:
     """Set one setting in the config file (validated; the rest of the file is kept).
@@ -55,7 +51,7 @@ def config_set(
     Example: mailadmin config set platform.spf_include spf.example.net
     """
     from mailadmin import config
-    from mailadmin.render.output import message
 
-    stored = config.set_value(key, value)
-    message(f"{key} = {stored!r} in {config.config_path()}")
+    inv = current()
+    stored = config.set_value(inv.config, key, value)
+    inv.out.message(f"{key} = {stored!r} in {inv.config.path}")

@@ -1,87 +1,226 @@
-"""Per-invocation state the root callback sets (--db) and the helpers commands share.
+"""The invocation: everything one run of a command needs, built per run and dropped after it.
 
-Kept light: the store is imported only when a command asks for it.
+`app.invoke()` makes one for every command line (a batch makes one per line), so nothing a
+command reads or opens outlives it: the streams it writes to, the environment, the config file,
+the store and its engine, the consoles, the clock (httpie's `Environment`, gh's `IOStreams`).
+Commands reach it with `current()`, through Click's context stack, never through a module global.
+Kept light: the store, Rich and the config file are loaded only when a command asks for them.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator, Mapping, TextIO
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from mailadmin.render.output import Format
+    from mailadmin.config import Config
+    from mailadmin.operation import Actor, Operation
+    from mailadmin.render.output import Format, Formats, Output
     from mailadmin.store import Store
+    from mailadmin.timeutil import Clock
 
 
 @dataclass
-class State:
-    db: str | None = None
+class Invocation:
+    stdin: TextIO
+    stdout: TextIO
+    stderr: TextIO
+    env: Mapping[str, str]
+    db: str | None = None  # --db (Click reads MAILADMIN_DB into it)
+    _config: "Config | None" = field(default=None, repr=False)
+    _store: "Store | None" = field(default=None, repr=False)
+    _out: "Output | None" = field(default=None, repr=False)
+    _schema_checked: bool = field(default=False, repr=False)
+    committed: bool = False  # a write transaction of this invocation has committed
+    interrupted: bool = False  # Ctrl-C arrived
+
+    # -- configuration -------------------------------------------------------------------------
+    @property
+    def config(self) -> "Config":
+        if self._config is None:
+            from mailadmin import config
+
+            self._config = config.load(config.config_path(self.env))
+        return self._config
+
+    @property
+    def clock(self) -> "Clock":
+        from mailadmin.timeutil import clock
+
+        return clock(self.env)
+
+    # -- the store -----------------------------------------------------------------------------
+    def store(self, *, check_schema: bool = True, create: bool = False) -> "Store":
+        """This invocation's store, opened on first use; the schema is checked unless asked not to.
+        Only `init` passes `create`: any other command on a missing SQLite file is exit 78, and a
+        mistyped --db leaves nothing behind."""
+        if self._store is None:
+            from mailadmin.errors import ConfigError
+            from mailadmin.store.engine import Store, busy_timeout_ms, create_sqlite_file, resolve_url, sqlite_path
+
+            timeout = busy_timeout_ms(self.env)  # a bad setting fails every command, reads too
+            url = resolve_url(self.db, self.config.get("database"))
+            path = sqlite_path(url)
+            if path is not None and not path.exists():
+                if not create:
+                    named = f" --db {path}" if self.db else ""
+                    raise ConfigError(f"no store at {path}", hint=f"run `mailadmin init{named}`")
+                create_sqlite_file(path)
+            self._store = Store(url, timeout)
+        if check_schema and not self._schema_checked:
+            from mailadmin.store.schema import require_current
+
+            require_current(self._store)
+            self._schema_checked = True
+        return self._store
+
+    @contextmanager
+    def write(self) -> Iterator["Operation"]:
+        """A write transaction as an Operation: the store's write lock, the actor, the time."""
+        with self.store().write() as session:
+            yield self._operation(session)
+        self.committed = True  # from here on, a failure to print never makes this a failure
+
+    @contextmanager
+    def read(self) -> Iterator["Operation"]:
+        with self.store().read() as session:
+            yield self._operation(session)
+
+    def _operation(self, session) -> "Operation":
+        from mailadmin.operation import Operation
+
+        # the time is read once the transaction holds its lock, so a change that waited for
+        # another writer is stamped with when it happened, not when it was asked for
+        return Operation(session, self.actor(), self.clock())
+
+    def actor(self) -> "Actor":
+        """The operator running the command: the OS user, recorded in every audit entry."""
+        from mailadmin.operation import Actor
+
+        try:
+            login = getpass.getuser()
+        except (KeyError, OSError):
+            login = f"uid:{os.getuid()}"
+        return Actor.operator(login)
+
+    # -- output --------------------------------------------------------------------------------
+    @property
+    def out(self) -> "Output":
+        if self._out is None:
+            from mailadmin.render.output import Output
+
+            self._out = Output(self.stdout, self.stderr, self.env)
+        return self._out
+
+    def format(self, value: "Format | None", formats: "Formats") -> "Format":
+        """-o if given (already checked against `formats` when parsed), else the config file's
+        `output` where this command offers it, else table."""
+        if value is not None:
+            return value
+        from mailadmin.render.output import Format
+
+        configured = self.config.get("output")
+        return Format(configured) if configured in formats.names else Format.table
+
+    def listing(self, fields: str | None = None, no_headers: bool = False, sort: str | None = None,
+                limit: int | None = None, offset: int = 0, *, store_pages: bool = False) -> tuple[int | None, int]:
+        """Set how this invocation's lists print, and say which page to ask the store for. A list
+        the store pages (`store_pages`, a query with LIMIT/OFFSET) is paged there unless --sort asks
+        for another order: then, like every small list, it is fetched whole, sorted and paged here."""
+        from mailadmin.render.output import Listing
+
+        chosen = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields is not None else ()
+        if fields is not None and not chosen:
+            from mailadmin.errors import InvalidInput
+
+            raise InvalidInput("--fields needs at least one field name")
+        limit = limit or None
+        if sort or not store_pages:
+            self.out.listing = Listing(chosen, no_headers, sort, offset, limit)
+            return None, 0
+        self.out.listing = Listing(chosen, no_headers)
+        return limit, offset
+
+    def when(self, text: str | None, *, future: bool = False):
+        """A --since/--until value as a UTC time, spans counted from this invocation's clock."""
+        if text is None:
+            return None
+        from mailadmin.timeutil import parse_when
+
+        return parse_when(text, now=self.clock(), future=future)
+
+    # -- people --------------------------------------------------------------------------------
+    def can_prompt(self) -> bool:
+        """A person is there to answer (gh's CanPrompt): stderr is a terminal, and so is stdin,
+        or stdin carries data and the terminal itself (/dev/tty) can be asked instead."""
+        return _isatty(self.stderr) and (_isatty(self.stdin) or _has_terminal())
+
+    def confirm(self, question: str, yes: bool) -> None:
+        """Ask a person before a destructive change; a script without --yes gets exit 2 at once.
+        When stdin carries the data (`... | mailadmin users suspend -`), the answer is read from the
+        terminal itself, never from the data stream (what git, ssh and sudo do)."""
+        from mailadmin.errors import Failure, InvalidInput
+
+        if yes:
+            return
+        if not self.can_prompt():
+            raise InvalidInput("this change needs confirmation and no terminal is attached", hint="add --yes")
+        if _isatty(self.stdin):
+            import typer
+
+            agreed = typer.confirm(question, default=False, err=True)
+        else:
+            agreed = _ask_terminal(f"{question} [y/N]: ")
+        if not agreed:
+            raise Failure("cancelled; nothing changed")
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
 
 
-state = State()
-
-
-def store(*, check_schema: bool = True) -> "Store":
-    from mailadmin.store import open_store
-
-    return open_store(state.db, check_schema=check_schema)
-
-
-@contextmanager
-def write() -> Iterator["Session"]:
-    with store().write() as session:
-        yield session
-
-
-@contextmanager
-def read() -> Iterator["Session"]:
-    with store().read() as session:
-        yield session
-
-
-def actor() -> str:
-    """The operator running the command: the OS user, recorded in every audit entry."""
+def _terminal() -> int | None:
+    """A descriptor of this process's controlling terminal, or None (cron, CI, setsid)."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
+        return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
 
 
-def output_format(value: "Format | None", *, allow_ids: bool = True) -> "Format":
-    """-o if given, else the config file's `output`, else table."""
-    from mailadmin import config
-    from mailadmin.errors import InvalidInput
-    from mailadmin.render.output import Format
-
-    if value is None:
-        return Format(config.get("output"))
-    if value is Format.ids and not allow_ids:
-        raise InvalidInput("-o ids is offered by list commands only; use table, json or csv")
-    return value
+def _has_terminal() -> bool:
+    fd = _terminal()
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
 
 
-def can_prompt() -> bool:
-    """A person is there to answer: both stdin and stderr are terminals (gh's CanPrompt)."""
-    return sys.stdin.isatty() and sys.stderr.isatty()
+def _ask_terminal(prompt: str) -> bool:
+    fd = _terminal()
+    if fd is None:
+        return False
+    with open(fd, "r+", encoding="utf-8", errors="replace", closefd=True) as tty:
+        tty.write(prompt)
+        tty.flush()
+        answer = tty.readline()
+    if not answer:  # Ctrl-D
+        raise KeyboardInterrupt
+    return answer.strip().lower() in ("y", "yes")
 
 
-def confirm(question: str, yes: bool) -> None:
-    """Ask a person before a destructive change; a script without --yes gets exit 2 at once."""
-    from mailadmin.errors import InvalidInput
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or not a real file
+        return False
 
-    if yes:
-        return
-    if not can_prompt():
-        raise InvalidInput("this change needs confirmation and no terminal is attached", hint="add --yes")
-    import typer
 
-    if not typer.confirm(question, default=False, err=True):
-        from mailadmin.errors import Failure
+def current() -> Invocation:
+    """The invocation of the command running now (set by `app.invoke` as the Click context's obj)."""
+    from typer._click.globals import get_current_context
 
-        raise Failure("cancelled; nothing changed")
+    return get_current_context().find_root().obj

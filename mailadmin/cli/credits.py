@@ -7,8 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from mailadmin import vocab
 from mailadmin.cli.complete import complete_packages, complete_users
-from mailadmin.cli.options import Force, Output, Quiet, ShowOutput, UserRef
+from mailadmin.cli.context import current
+from mailadmin.cli.options import Force, Output, Quiet, ReportOutput, ShowOutput, UserRef
+from mailadmin.render.output import LIST, REPORT, SHOW
 
 app = typer.Typer(
     help="Credits: an append-only ledger per account; idempotent top-ups for cron jobs.",
@@ -19,24 +22,10 @@ app = typer.Typer(
 # being read as an unknown short option; `_plain` then refuses what really is an unknown option.
 SIGNED = {"ignore_unknown_options": True, "allow_extra_args": True}
 
-
-class AddKind(str, Enum):
-    topup = "topup"
-    refund = "refund"
-
-
-class DeductKind(str, Enum):
-    spend = "spend"
-    overuse = "overuse"
-
-
-class LedgerKind(str, Enum):
-    topup = "topup"
-    spend = "spend"
-    overuse = "overuse"
-    refund = "refund"
-    adjust = "adjust"
-
+# the --kind choices, from the one declaration of the ledger's kinds
+AddKind = Enum("AddKind", {k: k for k in vocab.CREDIT_KINDS}, type=str)
+DeductKind = Enum("DeductKind", {k: k for k in vocab.DEBIT_KINDS}, type=str)
+LedgerKind = Enum("LedgerKind", {k: k for k in vocab.LEDGER_KINDS}, type=str)
 
 Reason = Annotated[Optional[str], typer.Option("--reason", "-r", metavar="TEXT", help="Why (kept in the ledger and the audit log).", show_default=False)]
 RequiredReason = Annotated[str, typer.Option("--reason", "-r", metavar="TEXT", help="Why (kept in the ledger and the audit log).", show_default=False)]
@@ -69,14 +58,16 @@ def credits_balance(user: UserRef, output: ShowOutput = None) -> None:
 
     Example: mailadmin credits balance alice@example.com -o json
     """
-    from mailadmin.cli.context import output_format, read
+    from mailadmin.cli import parse
     from mailadmin.render import credits as render
     from mailadmin.services import credits
 
-    fmt = output_format(output, allow_ids=False)
-    with read() as session:
-        holder = credits.balance(session, user)
-    render.balance(holder, fmt)
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    ref = parse.user_ref(user)
+    with inv.read() as op:
+        holder = credits.balance(op, ref)
+    render.balance(inv.out, holder, fmt)
 
 
 @app.command("add", context_settings=SIGNED)
@@ -93,7 +84,7 @@ def credits_add(
     package: Annotated[Optional[str], typer.Option("--package", "-p", metavar="PKG", autocompletion=complete_packages,
                                                    help="Every active account of this package; needs --key (made per account: KEY:ACCOUNT_ID).",
                                                    show_default=False)] = None,
-    kind: Annotated[AddKind, typer.Option("--kind", help="Ledger kind of the entry.")] = AddKind.topup,
+    kind: Annotated[AddKind, typer.Option("--kind", metavar="KIND", help="Ledger kind of the entry: topup or refund.")] = AddKind[vocab.TOPUP],
     force: Force = False,
     quiet: Quiet = False,
     output: ShowOutput = None,
@@ -102,14 +93,14 @@ def credits_add(
 
     Example: mailadmin credits add alice@example.com 100 --reason "December plan" --key topup:2026-12
     """
-    from mailadmin.cli.context import actor, output_format, write
+    from mailadmin.cli import parse
     from mailadmin.errors import InvalidInput
     from mailadmin.render import credits as render
-    from mailadmin.render.output import progress as progress_bar
     from mailadmin.services import credits
 
     _plain(ctx, user, amount)
-    fmt = output_format(output, allow_ids=False)
+    inv = current()
+    fmt = inv.format(output, SHOW)
     if from_file is not None:
         if user is not None or amount is not None or package or reason is not None or key is not None:
             raise InvalidInput("--from-file takes user, amount, reason and key from the file; give no USER, AMOUNT, --reason, --key or --package")
@@ -120,54 +111,36 @@ def credits_add(
             raise InvalidInput("with --package give only AMOUNT, not a user", hint="usage: mailadmin credits add --package PKG AMOUNT --reason TEXT --key KEY")
         if user is None:
             raise InvalidInput("missing AMOUNT", hint="usage: mailadmin credits add --package PKG AMOUNT --reason TEXT --key KEY")
-        units = credits.signed_amount(user, kind.value)  # with --package the one positional is the amount
-        with progress_bar(not quiet) as progress, write() as session:
-            report = credits.topup_package(session, actor(), package, units, reason, key, kind=kind.value, force=force,
-                                           progress=progress)
-        render.bulk(report, fmt, quiet=quiet)
+        units = parse.signed_amount(user, kind.value)  # with --package the one positional is the amount
+        with inv.out.progress(not quiet) as progress, inv.write() as op:
+            report = credits.topup_package(op, package, units, reason, key, kind=kind.value, force=force, progress=progress)
+        render.bulk(inv.out, report, fmt, quiet=quiet)
         if report.failed:
-            raise report.error(f"package {package}:")
+            raise render.bulk_failure(report, f"package {package}:")
         return
     if user is None or amount is None:
         raise InvalidInput("missing USER and AMOUNT" if user is None else "missing AMOUNT",
                            hint="usage: mailadmin credits add USER AMOUNT --reason TEXT [--key KEY]")
-    units = credits.signed_amount(amount, kind.value)
-    with write() as session:
-        result = credits.apply(session, actor(), user, kind.value, units, reason, key=key, force=force)
-    render.applied(result, fmt, quiet=quiet)
+    units = parse.signed_amount(amount, kind.value)
+    ref = parse.user_ref(user)
+    with inv.write() as op:
+        result = credits.apply(op, ref, kind.value, units, reason, key=key, force=force)
+    render.applied(inv.out, result, fmt, quiet=quiet)
 
 
 def _add_from_file(path: str, kind: str, force: bool, quiet: bool, fmt) -> None:
-    import io
-    import sys
-
-    from mailadmin.cli.context import actor, write
-    from mailadmin.errors import InvalidInput
     from mailadmin.render import credits as render
-    from mailadmin.render.output import progress as progress_bar
-    from mailadmin.services import credits
+    from mailadmin.services import credits, csvrows
 
-    # read (and check) the whole file before taking the write lock: a slow pipe must not block
-    # other writers; utf-8-sig drops a BOM, newline="" lets csv handle CRLF and quoted newlines
-    if path == "-":
-        source = "stdin"
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
-        try:
-            rows, failures = credits.read_csv(stream, source)
-        finally:
-            stream.detach()
-    else:
-        source = path
-        try:
-            with open(path, encoding="utf-8-sig", newline="") as stream:
-                rows, failures = credits.read_csv(stream, source)
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    with progress_bar(not quiet) as progress, write() as session:
-        report = credits.topup_rows(session, actor(), rows, kind=kind, force=force, failures=failures, progress=progress)
-    render.bulk(report, fmt, quiet=quiet)
+    inv = current()
+    # read (and check) the whole file before taking the write lock: a slow pipe must not block other writers
+    with csvrows.open_source(path, inv.stdin) as (stream, source):
+        rows, failures = credits.read_topups(stream, source)
+    with inv.out.progress(not quiet) as progress, inv.write() as op:
+        report = credits.topup_rows(op, rows, kind=kind, force=force, failures=failures, progress=progress)
+    render.bulk(inv.out, report, fmt, quiet=quiet)
     if report.failed:
-        raise report.error(source)
+        raise render.bulk_failure(report, source)
 
 
 @app.command("deduct", context_settings=SIGNED)
@@ -177,7 +150,7 @@ def credits_deduct(
     amount: Annotated[str, typer.Argument(metavar="AMOUNT", help="Credits to take: positive, at most 4 decimals.", show_default=False)],
     reason: RequiredReason,
     key: Key = None,
-    kind: Annotated[DeductKind, typer.Option("--kind", help="Ledger kind of the entry.")] = DeductKind.spend,
+    kind: Annotated[DeductKind, typer.Option("--kind", metavar="KIND", help="Ledger kind of the entry: spend or overuse.")] = DeductKind[vocab.SPEND],
     force: Force = False,
     quiet: Quiet = False,
     output: ShowOutput = None,
@@ -186,16 +159,18 @@ def credits_deduct(
 
     Example: mailadmin credits deduct alice@example.com 2.5 --reason "campaign 118" --key send:118
     """
-    from mailadmin.cli.context import actor, output_format, write
+    from mailadmin.cli import parse
     from mailadmin.render import credits as render
     from mailadmin.services import credits
 
     _plain(ctx, user, amount)
-    fmt = output_format(output, allow_ids=False)
-    units = credits.signed_amount(amount, kind.value)
-    with write() as session:
-        result = credits.apply(session, actor(), user, kind.value, units, reason, key=key, force=force)
-    render.applied(result, fmt, quiet=quiet)
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    units = parse.signed_amount(amount, kind.value)
+    ref = parse.user_ref(user)
+    with inv.write() as op:
+        result = credits.apply(op, ref, kind.value, units, reason, key=key, force=force)
+    render.applied(inv.out, result, fmt, quiet=quiet)
 
 
 @app.command("adjust", context_settings=SIGNED)
@@ -215,7 +190,7 @@ def credits_adjust(
 
     Example: mailadmin credits adjust alice@example.com -5 --reason "double charge, ticket 4411"
     """
-    from mailadmin.cli.context import actor, output_format, write
+    from mailadmin.cli import parse
     from mailadmin.errors import InvalidInput
     from mailadmin.render import credits as render
     from mailadmin.services import credits
@@ -226,11 +201,13 @@ def credits_adjust(
     raw = amount if amount is not None else amount_option
     if raw is None:
         raise InvalidInput("missing AMOUNT", hint="usage: mailadmin credits adjust USER -5 --reason TEXT (or --amount -5)")
-    fmt = output_format(output, allow_ids=False)
-    units = credits.signed_amount(raw, credits.ADJUST)
-    with write() as session:
-        result = credits.apply(session, actor(), user, credits.ADJUST, units, reason, key=key, force=force)
-    render.applied(result, fmt, quiet=quiet)
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    units = parse.signed_amount(raw, vocab.ADJUST)
+    ref = parse.user_ref(user)
+    with inv.write() as op:
+        result = credits.apply(op, ref, vocab.ADJUST, units, reason, key=key, force=force)
+    render.applied(inv.out, result, fmt, quiet=quiet)
 
 
 @app.command("history")
@@ -247,18 +224,18 @@ def credits_history(
 
     Example: mailadmin credits history alice@example.com --kind topup --since 30d -o json
     """
-    from mailadmin.cli.context import output_format, read
+    from mailadmin.cli import parse
     from mailadmin.render import credits as render
     from mailadmin.services import credits
-    from mailadmin.timeutil import parse_when
 
-    fmt = output_format(output)
-    since_at = parse_when(since) if since else None
-    until_at = parse_when(until) if until else None
-    with read() as session:
-        _holder, entries, more = credits.history(session, user, kinds=[k.value for k in kind or []], since=since_at,
-                                                 until=until_at, before=before, limit=limit or None)
-    render.history(entries, fmt, more=more)
+    inv = current()
+    fmt = inv.format(output, LIST)
+    since_at, until_at = inv.when(since), inv.when(until)
+    ref = parse.user_ref(user)
+    with inv.read() as op:
+        _holder, entries, more = credits.history(op, ref, kinds=[k.value for k in kind or []], since=since_at, until=until_at,
+                                                 before=before, limit=limit or None)
+    render.history(inv.out, entries, fmt, more=more)
 
 
 @app.command("list")
@@ -275,37 +252,31 @@ def credits_list(
 
     Example: mailadmin credits list --below 100 -q -o csv
     """
-    from mailadmin.cli.context import output_format, read
     from mailadmin.render import credits as render
     from mailadmin.services import credits
-    from mailadmin.services.amounts import parse_amount
+    from mailadmin.units import parse_amount
 
-    fmt = output_format(output)
+    inv = current()
+    fmt = inv.format(output, LIST)
     threshold = parse_amount(below, what="--below", allow_zero=True, allow_negative=True) if below is not None else None
-    with read() as session:
-        rows = credits.accounts(session, below=threshold, package=package, include_all=include_all)
-    render.accounts(rows, fmt, quiet=quiet)
+    with inv.read() as op:
+        rows = credits.accounts(op, below=threshold, package=package, include_all=include_all)
+    render.accounts(inv.out, rows, fmt, quiet=quiet)
 
 
 @app.command("verify")
-def credits_verify(quiet: Quiet = False, output: ShowOutput = None) -> None:
+def credits_verify(quiet: Quiet = False, output: ReportOutput = None) -> None:
     """Recompute every balance from the ledger: exit 0 when all agree, 1 naming each mismatch.
 
     Example: mailadmin credits verify -o json
     """
-    from mailadmin.cli.context import output_format, read
-    from mailadmin.errors import Failure, InvalidInput
     from mailadmin.render import credits as render
-    from mailadmin.render.output import Format
-    from mailadmin.services import credits
+    from mailadmin.services import ledger_verify
 
-    fmt = output_format(output, allow_ids=False)
-    if fmt is Format.csv:
-        raise InvalidInput("credits verify prints table or json")
-    with read() as session:
-        report = credits.verify(session)
-    render.verify(report, fmt, quiet=quiet)
-    if not report.ok:
-        accounts = len({p.account_id for p in report.problems})
-        raise Failure(f"the credits ledger does not match: {len(report.problems)} problem(s) in {accounts} account(s)",
-                      hint="each is listed above" if fmt is not Format.json else None)
+    inv = current()
+    fmt = inv.format(output, REPORT)
+    with inv.read() as op:
+        report = ledger_verify.verify(op)
+    render.verify(inv.out, report, fmt, quiet=quiet)
+    if failure := render.verify_failure(report, fmt):
+        raise failure

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
+from mailadmin.cli.context import current
 from mailadmin.cli.options import ShowOutput
+from mailadmin.render.output import SHOW
 
 app = typer.Typer(help="The store: schema migrations, status, backup.", no_args_is_help=True)
 
@@ -17,12 +19,12 @@ def db_upgrade() -> None:
 
     Example: mailadmin db upgrade
     """
-    from mailadmin.cli.context import store
-    from mailadmin.render.output import message
+    from mailadmin.render.setup import upgraded
     from mailadmin.store.schema import upgrade
 
-    before, after = upgrade(store(check_schema=False))
-    message(f"schema {after} (was {before or 'empty'})" if before != after else f"schema {after}: already up to date")
+    inv = current()
+    before, after = upgrade(inv.store(check_schema=False))
+    inv.out.message(upgraded(before, after))
 
 
 @app.command("status")
@@ -31,17 +33,17 @@ def db_status(output: ShowOutput = None) -> None:
 
     Example: mailadmin db status -o json
     """
-    from mailadmin.cli.context import output_format, store
     from mailadmin.errors import ConfigError
-    from mailadmin.render.output import emit_record
+    from mailadmin.render.setup import store_status
     from mailadmin.services.setup import status
 
-    info = status(store(check_schema=False))
-    emit_record(info, output_format(output, allow_ids=False))
-    if not info["up_to_date"]:
+    inv = current()
+    info = status(inv.store(check_schema=False))
+    store_status(inv.out, info, inv.format(output, SHOW))
+    if not info.up_to_date:
         raise ConfigError(
-            "the store is not initialised" if info["revision"] is None else "the store's schema is behind",
-            hint="run `mailadmin init`" if info["revision"] is None else "run `mailadmin db upgrade`",
+            "the store is not initialised" if info.revision is None else "the store's schema is behind",
+            hint="run `mailadmin init`" if info.revision is None else "run `mailadmin db upgrade`",
         )
 
 
@@ -51,9 +53,8 @@ def db_backup(file: Annotated[str, typer.Argument(metavar="FILE", help="New file
 
     Example: mailadmin db backup /var/backups/mailadmin-$(date +%F).db
     """
-    from mailadmin.cli.context import store
-    from mailadmin.render.output import message
     from mailadmin.services.setup import backup
 
-    size = backup(store(), file)
-    message(f"backed up to {file} ({size} bytes)")
+    inv = current()
+    size = backup(inv.store(), file)
+    inv.out.message(f"backed up to {file} ({size} bytes)")

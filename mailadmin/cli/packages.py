@@ -2,39 +2,81 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Iterable, Optional
 
 import typer
 
-from mailadmin.cli.complete import complete_packages, complete_roles
-from mailadmin.cli.options import DryRun, Output, PackageName, ShowOutput, Yes
+from mailadmin.cli.complete import LIMIT_ASSIGNMENTS, complete_packages, complete_roles
+from mailadmin.cli.context import current
+from mailadmin.cli.options import DryRun, Fields, Limit, NoHeaders, Offset, Output, PackageName, ShowOutput, Sort, Yes
+from mailadmin.render.output import LIST, SHOW
+
+if TYPE_CHECKING:
+    from mailadmin.services.packages import Settings
 
 app = typer.Typer(help="Packages: service tiers with limits, credits and a role that caps their accounts.", no_args_is_help=True)
 
-Role = Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="The role that caps what the package's accounts may do.", autocompletion=complete_roles, show_default=False)]
-Limit = Annotated[Optional[list[str]], typer.Option("--limit", "-l", metavar="NAME=VALUE", help="A limit: an integer >= 0 or `unlimited` (repeatable), e.g. daily=5000.", show_default=False)]
+Role = Annotated[Optional[str], typer.Option("--role", metavar="ROLE", help="The role that caps what the package's accounts may do.", autocompletion=complete_roles, show_default=False)]
+LimitSetting = Annotated[Optional[list[str]], typer.Option("--limit", "-l", metavar="NAME=VALUE", autocompletion=LIMIT_ASSIGNMENTS, show_default=False,
+                                                          help="A limit: an integer >= 0 or `unlimited` (repeatable), e.g. daily=5000.")]
 Credits = Annotated[Optional[bool], typer.Option("--credits/--no-credits", help="Enable pay-as-you-go credits.", show_default=False)]
 CreditCost = Annotated[Optional[str], typer.Option("--credit-cost", metavar="AMOUNT", help="Credits per email, up to 4 decimals (0.0010).", show_default=False)]
 AllowOveruse = Annotated[Optional[bool], typer.Option("--allow-overuse/--no-allow-overuse", help="Let accounts send past a limit by paying credits.", show_default=False)]
 BounceLimit = Annotated[Optional[str], typer.Option("--bounce-limit", metavar="PCT", help="Bounce rate (percent, up to 2 decimals) above which an account is suspended; `none` for no limit.", show_default=False)]
 ExpiresAfter = Annotated[Optional[str], typer.Option("--expires-after", metavar="DAYS", help="Plan validity of new accounts in days, or `never`.", show_default=False)]
 Description = Annotated[Optional[str], typer.Option("--description", "-d", metavar="TEXT", help="What the package is for.", show_default=False)]
+Asset = Annotated[Optional[list[str]], typer.Option("--asset", metavar="KIND=VALUE", help="Pre-assign an asset: node=NAME, bounce=EMAIL or domain=NAME (repeatable).", show_default=False)]
+
+
+def settings_from_options(
+    *,
+    role: str | None = None,
+    description: str | None = None,
+    limit: Iterable[str] = (),
+    credits: bool | None = None,
+    credit_cost: str | None = None,
+    allow_overuse: bool | None = None,
+    bounce_limit: str | None = None,
+    expires_after: str | None = None,
+    asset: Iterable[str] = (),
+) -> "Settings":
+    """The typed settings create and edit take, from what the operator typed (exit 2 on a typo)."""
+    from mailadmin.cli import parse
+    from mailadmin.services.packages import Settings
+    from mailadmin.units import parse_amount
+
+    settings = Settings(role=role, description=description, credits_enabled=credits, allow_overuse=allow_overuse)
+    settings.limits = parse.limit_assignments(limit)
+    if credit_cost is not None:
+        settings.credit_cost = parse_amount(credit_cost, what="credit cost", allow_zero=True)
+    if bounce_limit is not None:
+        settings.bounce_limit = parse.bounce_limit(bounce_limit)
+        settings.clear_bounce_limit = settings.bounce_limit is None
+    if expires_after is not None:
+        settings.expires_after = parse.expires_after(expires_after)
+        settings.clear_expires_after = settings.expires_after is None
+    settings.assets = parse.assets(asset)
+    return settings
 
 
 @app.command("list")
-def packages_list(output: Output = None) -> None:
+def packages_list(
+    fields: Fields = None, no_headers: NoHeaders = False, sort: Sort = None, limit: Limit = None, offset: Offset = 0,
+    output: Output = None,
+) -> None:
     """List packages with their main limits, credit settings and account counts.
 
     Example: mailadmin packages list -o json
     """
-    from mailadmin.cli.context import output_format, read
-    from mailadmin.render.packages import packages_list as render
+    from mailadmin.render import packages as render
     from mailadmin.services import packages
 
-    fmt = output_format(output)
-    with read() as session:
-        views = packages.list_packages(session)
-    render(views, fmt)
+    inv = current()
+    fmt = inv.format(output, LIST)
+    inv.listing(fields, no_headers, sort, limit, offset)
+    with inv.read() as op:
+        views = packages.list_packages(op)
+    render.packages_list(inv.out, views, fmt)
 
 
 @app.command("show")
@@ -43,56 +85,52 @@ def packages_show(name: PackageName, output: ShowOutput = None) -> None:
 
     Example: mailadmin packages show business -o json
     """
-    from mailadmin.cli.context import output_format, read
-    from mailadmin.render.packages import package_show
+    from mailadmin.render import packages as render
     from mailadmin.services import packages
 
-    fmt = output_format(output, allow_ids=False)
-    with read() as session:
-        view = packages.describe(session, name)
-    package_show(view, fmt)
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    with inv.read() as op:
+        view = packages.describe(op, name)
+    render.package_show(inv.out, view, fmt)
 
 
 @app.command("create")
 def packages_create(
     name: PackageName,
     role: Role = None,
-    limit: Limit = None,
+    limit: LimitSetting = None,
     credits: Credits = None,
     credit_cost: CreditCost = None,
     allow_overuse: AllowOveruse = None,
     bounce_limit: BounceLimit = None,
     expires_after: ExpiresAfter = None,
     description: Description = None,
-    asset: Annotated[Optional[list[str]], typer.Option("--asset", "-a", metavar="KIND=VALUE", help="Pre-assign an asset: node=NAME, bounce=EMAIL or domain=NAME (repeatable).", show_default=False)] = None,
+    asset: Asset = None,
     output: ShowOutput = None,
 ) -> None:
     """Create a package; limits not given are unlimited.
 
     Example: mailadmin packages create starter --role regular --limit daily=5000 --limit monthly=100000
     """
-    from mailadmin.cli.context import actor, output_format, write
-    from mailadmin.render.output import Format, message
-    from mailadmin.render.packages import package_show
+    from mailadmin.render import packages as render
     from mailadmin.services import packages
 
-    fmt = output_format(output, allow_ids=False)
-    settings = packages.parse_settings(role=role, description=description, limit=limit or [], credits=credits,
-                                       credit_cost=credit_cost, allow_overuse=allow_overuse, bounce_limit=bounce_limit,
-                                       expires_after=expires_after, asset=asset or [])
-    with write() as session:
-        view = packages.create(session, actor(), name, settings)
-    if fmt is Format.json:
-        package_show(view, fmt)
-    else:
-        message(f"created package {view.name} (role {view.role})")
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    settings = settings_from_options(role=role, description=description, limit=limit or [], credits=credits,
+                                     credit_cost=credit_cost, allow_overuse=allow_overuse, bounce_limit=bounce_limit,
+                                     expires_after=expires_after, asset=asset or [])
+    with inv.write() as op:
+        view = packages.create(op, name, settings)
+    render.created(inv.out, view, fmt)
 
 
 @app.command("edit")
 def packages_edit(
     name: PackageName,
     role: Role = None,
-    limit: Limit = None,
+    limit: LimitSetting = None,
     credits: Credits = None,
     credit_cost: CreditCost = None,
     allow_overuse: AllowOveruse = None,
@@ -109,37 +147,44 @@ def packages_edit(
 
     Example: mailadmin packages edit starter --limit daily=8000 --dry-run
     """
-    from mailadmin.cli.context import actor, output_format, read, write
-    from mailadmin.render.packages import edit_report
+    from mailadmin.render import packages as render
     from mailadmin.services import packages
 
-    fmt = output_format(output, allow_ids=False)
-    settings = packages.parse_settings(role=role, description=description, limit=limit or [], credits=credits,
-                                       credit_cost=credit_cost, allow_overuse=allow_overuse, bounce_limit=bounce_limit,
-                                       expires_after=expires_after)
-    with (read() if dry_run else write()) as session:
-        result = packages.edit(session, actor(), name, settings, dry_run=dry_run)
-    edit_report(result, fmt)
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    settings = settings_from_options(role=role, description=description, limit=limit or [], credits=credits,
+                                     credit_cost=credit_cost, allow_overuse=allow_overuse, bounce_limit=bounce_limit,
+                                     expires_after=expires_after)
+    with (inv.read() if dry_run else inv.write()) as op:
+        result = packages.edit(op, name, settings, dry_run=dry_run)
+    render.edit_report(inv.out, result, fmt)
 
 
 @app.command("delete")
 def packages_delete(
     name: PackageName,
     reassign: Annotated[Optional[str], typer.Option("--reassign", metavar="OTHER", help="Move the package's accounts to this package first.", autocompletion=complete_packages, show_default=False)] = None,
+    dry_run: DryRun = False,
     yes: Yes = False,
 ) -> None:
     """Delete a package; one still in use needs --reassign OTHER.
 
     Example: mailadmin packages delete trial --reassign free --yes
     """
-    from mailadmin.cli.context import actor, confirm, write
-    from mailadmin.render.output import message
+    from mailadmin.render import packages as render
     from mailadmin.services import packages
 
-    confirm(f"delete package {name}" + (f", moving its accounts to {reassign}?" if reassign else "?"), yes)
-    with write() as session:
-        moved, target = packages.delete_package(session, actor(), name, reassign=reassign)
-    message(f"deleted package {name}" + (f"; moved {moved} account(s) to {target}" if moved else ""))
+    inv = current()
+    if dry_run or not yes:
+        with inv.read() as op:  # what would be refused is refused before anyone is asked
+            plan = packages.delete_package(op, name, reassign=reassign, dry_run=True)
+        if dry_run:
+            render.deleted(inv.out, plan, dry_run=True)
+            return
+        inv.confirm(render.delete_question(plan), yes)
+    with inv.write() as op:
+        deletion = packages.delete_package(op, name, reassign=reassign)
+    render.deleted(inv.out, deletion)
 
 
 @app.command("assets")
@@ -153,18 +198,18 @@ def packages_assets(
 
     Example: mailadmin packages assets business --add node=mta1 --remove bounce=old@bounce.example.net
     """
-    from mailadmin.cli.context import actor, output_format, read, write
-    from mailadmin.render.output import Column, emit_list, message
+    from mailadmin.cli import parse
+    from mailadmin.render import packages as render
     from mailadmin.services import packages
 
-    fmt = output_format(output, allow_ids=False)
+    inv = current()
+    fmt = inv.format(output, SHOW)
     if add or remove:
-        with write() as session:
-            view, notes = packages.change_assets(session, actor(), name, add or [], remove or [])
-        for note in notes:
-            message(note)
+        to_add, to_remove = parse.assets(add or []), parse.assets(remove or [])
+        with inv.write() as op:
+            change = packages.change_assets(op, name, to_add, to_remove)
+        render.assets(inv.out, change.view, fmt, change)
     else:
-        with read() as session:
-            view = packages.describe(session, name)
-    rows = [{"kind": kind, "value": value} for kind, values in view.assets.items() for value in values]
-    emit_list(rows, [Column("kind"), Column("value")], fmt, empty=f"package {name} pre-assigns no assets")
+        with inv.read() as op:
+            view = packages.describe(op, name)
+        render.assets(inv.out, view, fmt)

@@ -6,32 +6,33 @@ from typing import Annotated, Optional
 
 import typer
 
-from mailadmin.cli.options import Output, PermissionKeys, RoleName, ShowOutput, Yes
+from mailadmin.cli.context import current
+from mailadmin.cli.options import Fields, Limit, NoHeaders, Offset, Output, PermissionKeys, RoleName, ShowOutput, Sort, Yes
+from mailadmin.render.output import LIST, SHOW
+
+SEARCH_MAX = 200  # a search longer than any key or description matches nothing: say so
 
 app = typer.Typer(help="Roles: named sets of permissions over the feature catalog.", no_args_is_help=True)
 
 
 @app.command("list")
-def roles_list(output: Output = None) -> None:
+def roles_list(
+    fields: Fields = None, no_headers: NoHeaders = False, sort: Sort = None, limit: Limit = None, offset: Offset = 0,
+    output: Output = None,
+) -> None:
     """List roles with what they hold and who uses them.
 
     Example: mailadmin roles list -o json
     """
-    from mailadmin.cli.context import output_format, read
-    from mailadmin.render.output import Column, emit_list
-    from mailadmin.render.roles import role_json
+    from mailadmin.render import roles as render
     from mailadmin.services import roles
 
-    with read() as session:
-        views = roles.list_roles(session)
-    rows = [role_json(v) | {"permission_count": len(v.permissions)} for v in views]
-    emit_list(
-        rows,
-        [Column("name"), Column("builtin", "Built-in"), Column("permission_count", "Permissions", justify="right"),
-         Column("packages"), Column("members", justify="right"), Column("description")],
-        output_format(output),
-        id_key="name",
-    )
+    inv = current()
+    fmt = inv.format(output, LIST)
+    inv.listing(fields, no_headers, sort, limit, offset)
+    with inv.read() as op:
+        views = roles.list_roles(op)
+    render.roles_list(inv.out, views, fmt)
 
 
 @app.command("show")
@@ -40,13 +41,14 @@ def roles_show(name: RoleName, output: ShowOutput = None) -> None:
 
     Example: mailadmin roles show support -o json
     """
-    from mailadmin.cli.context import output_format, read
-    from mailadmin.render.roles import role_tree
+    from mailadmin.render import roles as render
     from mailadmin.services import roles
 
-    with read() as session:
-        view = roles.describe(session, name)
-    role_tree(view, output_format(output, allow_ids=False))
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    with inv.read() as op:
+        view = roles.describe(op, name)
+    render.role_tree(inv.out, view, fmt)
 
 
 @app.command("create")
@@ -61,20 +63,14 @@ def roles_create(
 
     Example: mailadmin roles create support --from viewer --grant contacts.import
     """
-    from mailadmin.cli.context import actor, output_format, write
-    from mailadmin.render.output import Format, message
-    from mailadmin.render.output import emit_json
-    from mailadmin.render.roles import role_json
+    from mailadmin.render import roles as render
     from mailadmin.services import roles
 
-    fmt = output_format(output, allow_ids=False)
-    with write() as session:
-        view = roles.create(session, actor(), name, copy_from=copy_from, grant=grant or [], description=description)
-    _warn_inert(view)
-    if fmt is Format.json:
-        emit_json(role_json(view))
-    else:
-        message(f"created role {view.name} with {len(view.permissions)} permissions")
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    with inv.write() as op:
+        view = roles.create(op, name, copy_from=copy_from, grant=grant or [], description=description)
+    render.created(inv.out, view, fmt)
 
 
 @app.command("grant")
@@ -83,16 +79,13 @@ def roles_grant(name: RoleName, keys: PermissionKeys) -> None:
 
     Example: mailadmin roles grant support contacts.export
     """
-    from mailadmin.cli.context import actor, write
-    from mailadmin.render.output import message
+    from mailadmin.render import roles as render
     from mailadmin.services import roles
 
-    with write() as session:
-        view, already = roles.grant(session, actor(), name, keys)
-    if already:
-        message(f"{name} already held {', '.join(already)}")
-    _warn_inert(view)
-    message(f"{name} now holds {len(view.permissions)} permissions")
+    inv = current()
+    with inv.write() as op:
+        view, already = roles.grant(op, name, keys)
+    render.granted(inv.out, view, already)
 
 
 @app.command("revoke")
@@ -101,18 +94,13 @@ def roles_revoke(name: RoleName, keys: PermissionKeys) -> None:
 
     Example: mailadmin roles revoke support contacts.import
     """
-    from mailadmin.cli.context import actor, write
-    from mailadmin.render.output import message
+    from mailadmin.render import roles as render
     from mailadmin.services import roles
 
-    with write() as session:
-        view, absent = roles.revoke(session, actor(), name, keys)
-    if absent:
-        message(f"{name} did not hold {', '.join(absent)}")
-    still = [k for k in keys if k in view.implied]
-    if still:
-        message(f"still implied by other grants: {', '.join(still)}")
-    message(f"{name} now holds {len(view.permissions)} permissions")
+    inv = current()
+    with inv.write() as op:
+        view, absent = roles.revoke(op, name, keys)
+    render.revoked(inv.out, view, keys, absent)
 
 
 @app.command("rename")
@@ -121,13 +109,12 @@ def roles_rename(name: RoleName, new_name: Annotated[str, typer.Argument(metavar
 
     Example: mailadmin roles rename support helpdesk
     """
-    from mailadmin.cli.context import actor, write
-    from mailadmin.render.output import message
     from mailadmin.services import roles
 
-    with write() as session:
-        roles.rename(session, actor(), name, new_name)
-    message(f"renamed role {name} to {new_name}")
+    inv = current()
+    with inv.write() as op:
+        roles.rename(op, name, new_name)
+    inv.out.message(f"renamed role {name} to {new_name}")
 
 
 @app.command("delete")
@@ -136,14 +123,16 @@ def roles_delete(name: RoleName, yes: Yes = False) -> None:
 
     Example: mailadmin roles delete support --yes
     """
-    from mailadmin.cli.context import actor, confirm, write
-    from mailadmin.render.output import message
     from mailadmin.services import roles
 
-    confirm(f"delete role {name}?", yes)
-    with write() as session:
-        roles.delete_role(session, actor(), name)
-    message(f"deleted role {name}")
+    inv = current()
+    if not yes:
+        with inv.read() as op:  # what would be refused is refused before anyone is asked
+            roles.delete_role(op, name, dry_run=True)
+        inv.confirm(f"delete role {name}?", yes)
+    with inv.write() as op:
+        roles.delete_role(op, name)
+    inv.out.message(f"deleted role {name}")
 
 
 @app.command("matrix")
@@ -152,18 +141,19 @@ def roles_matrix(output: ShowOutput = None) -> None:
 
     Example: mailadmin roles matrix -o csv
     """
-    from mailadmin.cli.context import output_format, read
-    from mailadmin.render.roles import roles_matrix as render
+    from mailadmin.render import roles as render
     from mailadmin.services import roles
 
-    with read() as session:
-        areas, rows = roles.matrix(session)
-    render(areas, rows, output_format(output, allow_ids=False))
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    with inv.read() as op:
+        areas, rows = roles.matrix(op)
+    render.roles_matrix(inv.out, areas, rows, fmt)
 
 
 @app.command("permissions")
 def roles_permissions(
-    search: Annotated[Optional[str], typer.Option("--search", "-s", metavar="TEXT", help="Only keys whose key or description contains TEXT.", show_default=False)] = None,
+    search: Annotated[Optional[str], typer.Option("--search", metavar="TEXT", help="Only keys whose key or description contains TEXT.", show_default=False)] = None,
     output: ShowOutput = None,
 ) -> None:
     """Show the permission catalog as a tree (no store needed).
@@ -171,19 +161,16 @@ def roles_permissions(
     Example: mailadmin roles permissions --search contacts
     """
     from mailadmin.catalog import catalog
-    from mailadmin.cli.context import output_format
     from mailadmin.errors import NotFound
-    from mailadmin.render.roles import permissions_tree
+    from mailadmin.render import roles as render
 
+    from mailadmin.errors import InvalidInput
+
+    inv = current()
     cat = catalog()
+    if search is not None and len(search) > SEARCH_MAX:
+        raise InvalidInput(f"--search is longer than {SEARCH_MAX} characters")
     keys = cat.search(search) if search else list(cat.nodes)
     if not keys:
         raise NotFound(f"no permission matches {search!r}", hint="try a shorter word")
-    permissions_tree(keys, output_format(output, allow_ids=False))
-
-
-def _warn_inert(view) -> None:
-    from mailadmin.render.output import message
-
-    for key, needs in view.inert.items():
-        message(f"warning: {key} takes effect only with one of {', '.join(needs)}")
+    render.permissions_tree(inv.out, keys, inv.format(output, SHOW))

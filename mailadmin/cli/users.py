@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from mailadmin.cli.complete import complete_packages
+from mailadmin.cli.complete import LIMIT_ASSIGNMENTS, LIMIT_NAMES, STATUSES, SUSPENSION_CODES, complete_packages
+from mailadmin.cli.context import current
 from mailadmin.cli.options import BulkOutput, DryRun, Output, ShowOutput, SkipMissing, Stdin, UserRef, UserRefs, Yes
+from mailadmin.render.output import BULK, LIST, SHOW
 
 app = typer.Typer(help="Users: client accounts, limits, suspensions, closing, IP allow-lists.", no_args_is_help=True)
 
 Package = Annotated[Optional[str], typer.Option("--package", "-p", metavar="PKG", help="The account's package.", autocompletion=complete_packages, show_default=False)]
-Name = Annotated[Optional[str], typer.Option("--name", "-n", metavar="TEXT", help="The person's name.", show_default=False)]
+Name = Annotated[Optional[str], typer.Option("--name", metavar="TEXT", help="The person's name.", show_default=False)]
 Reason = Annotated[Optional[str], typer.Option("--reason", metavar="TEXT", help="Why (kept with the record and in the audit log).", show_default=False)]
-Code = Annotated[Optional[str], typer.Option("--code", metavar="CODE", help="Reason code: billing, abuse, bounces, manual (default), ...", show_default=False)]
+Code = Annotated[Optional[str], typer.Option("--code", metavar="CODE", autocompletion=SUSPENSION_CODES, help="Reason code: billing, abuse, bounces, manual (default), ...", show_default=False)]
 Force = Annotated[bool, typer.Option("--force", help="Delete users that are not closed too.")]
 Cidrs = Annotated[list[str], typer.Argument(metavar="CIDR", help="IPv4/IPv6 addresses or networks (203.0.113.7, 2001:db8::/32).", show_default=False)]
 
@@ -30,56 +32,51 @@ def users_create(
 
     Example: mailadmin users create alice@example.com --package starter --name "Alice Martin"
     """
-    from mailadmin.cli.context import actor, can_prompt, output_format, write
     from mailadmin.errors import InvalidInput
-    from mailadmin.render.output import Format, message
-    from mailadmin.render.users import user_show
+    from mailadmin.render import users as render
     from mailadmin.services import users
 
-    fmt = output_format(output, allow_ids=False)
+    inv = current()
+    fmt = inv.format(output, SHOW)
     if email is None or package is None:
-        if not can_prompt():
+        if not inv.can_prompt():
             missing = "argument EMAIL" if email is None else "option --package PKG"
             raise InvalidInput(f"missing {missing} (no terminal to ask)", hint="see `mailadmin users create --help`")
         email, name, package = _wizard(email, name, package)
-    with write() as session:
-        detail = users.create(session, actor(), email, package, name=name)
-    if fmt is Format.json:
-        user_show(detail, fmt)
-    else:
-        message(f"created {detail.email} on package {detail.package} (account #{detail.account_id})")
+    with inv.write() as op:
+        detail = users.create(op, email, package, name=name)
+    render.created(inv.out, detail, fmt)
 
 
 def _wizard(email: str | None, name: str | None, package: str | None) -> tuple[str, str | None, str]:
     """Two steps, like the admin panel: the user's details, then a package picked from a table."""
-    from mailadmin.cli.context import read
     from mailadmin.errors import InvalidInput, NotFound
-    from mailadmin.render.output import message
-    from mailadmin.render.users import package_picker
+    from mailadmin.refs import normalise_email
+    from mailadmin.render import users as render
     from mailadmin.services import packages
-    from mailadmin.services.accounts import normalise_email
 
-    message("step 1 of 2: user details")
+    inv = current()
+    inv.out.message("step 1 of 2: user details")
     while email is None:
         raw = typer.prompt("email", err=True)
         try:
             email = normalise_email(raw)
         except InvalidInput as exc:
-            message(f"  {exc.message}")
+            inv.out.message(f"  {exc.message}")
     if name is None:
         name = typer.prompt("name", default="", err=True, show_default=False)
     if package is None:
-        with read() as session:
-            views = packages.list_packages(session)
+        with inv.read() as op:
+            views = packages.list_packages(op)
         if not views:
             raise NotFound("there are no packages yet", hint="create one with `mailadmin packages create NAME --role ROLE`")
-        package_picker(views)
+        render.package_picker(inv.out, views)
         by_number = {str(i): v.name for i, v in enumerate(views, 1)}
         while package is None:
             choice = typer.prompt("package (number or name)", err=True).strip()
             package = by_number.get(choice) or (choice if choice in {v.name for v in views} else None)
             if package is None:
-                message(f"  no package {choice!r}; pick a number from the table")
+                inv.out.message(f"  no package {choice!r}; pick a number from the table")
     return email, name, package
 
 
@@ -89,19 +86,21 @@ def users_show(user: UserRef, output: ShowOutput = None) -> None:
 
     Example: mailadmin users show alice@example.com -o json
     """
-    from mailadmin.cli.context import output_format, read
-    from mailadmin.render.users import user_show
+    from mailadmin.cli import parse
+    from mailadmin.render import users as render
     from mailadmin.services import users
 
-    fmt = output_format(output, allow_ids=False)
-    with read() as session:
-        detail = users.show(session, user)
-    user_show(detail, fmt)
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    ref = parse.user_ref(user)
+    with inv.read() as op:
+        detail = users.show(op, ref)
+    render.user_show(inv.out, detail, fmt)
 
 
 @app.command("list")
 def users_list(
-    status: Annotated[Optional[str], typer.Option("--status", "-s", metavar="STATUS", help="active, suspended or closed.", show_default=False)] = None,
+    status: Annotated[Optional[str], typer.Option("--status", "-s", metavar="STATUS", autocompletion=STATUSES, help="active, suspended or closed.", show_default=False)] = None,
     package: Package = None,
     search: Annotated[Optional[str], typer.Option("--search", metavar="TEXT", help="Email or name contains TEXT (any case).", show_default=False)] = None,
     since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN", help="Created since: ISO date or time (UTC), or a span back from now (7d).", show_default=False)] = None,
@@ -113,21 +112,21 @@ def users_list(
 
     Example: mailadmin users list --status active --package free -o ids | mailadmin users suspend - --reason billing --yes
     """
-    from mailadmin.cli.context import output_format, read
+    from mailadmin.render import users as render
     from mailadmin.render.output import Format
-    from mailadmin.render.users import users_list as render
     from mailadmin.services import users
-    from mailadmin.timeutil import parse_when
 
-    fmt = output_format(output)
-    since_at = parse_when(since) if since else None
+    inv = current()
+    fmt = inv.format(output, LIST)
+    since_at = inv.when(since)
     if limit is None:
         limit = 500 if fmt is Format.table else 0
-    with read() as session:
-        rows = users.list_users(session, status_filter=status, package=package, search=search, since=since_at,
+    with inv.read() as op:
+        # one more than shown tells whether there is more
+        rows = users.list_users(op, status_filter=status, package=package, search=search, since=since_at,
                                 limit=limit + 1 if limit else None, offset=offset)
     more = bool(limit) and len(rows) > limit
-    render(rows[:limit] if more else rows, fmt, more=more)
+    render.users_list(inv.out, rows[:limit] if more else rows, fmt, more=more)
 
 
 @app.command("edit")
@@ -142,109 +141,80 @@ def users_edit(
 
     Example: mailadmin users edit alice@example.com --package business
     """
-    from mailadmin.cli.context import actor, output_format, write
-    from mailadmin.render.output import Format, message
-    from mailadmin.render.users import user_show
+    from mailadmin.cli import parse
+    from mailadmin.render import users as render
     from mailadmin.services import users
 
-    fmt = output_format(output, allow_ids=False)
-    with write() as session:
-        detail, changes = users.edit(session, actor(), user, name=name, email=email, package=package)
-    if fmt is Format.json:
-        user_show(detail, fmt)
-    if changes:
-        message(f"updated {detail.email}: " + ", ".join(f"{k} {_short(c['before'])} -> {_short(c['after'])}" for k, c in changes.items()))
-    else:
-        message(f"{detail.email} unchanged: it already has those values")
-
-
-def _short(value) -> str:
-    from mailadmin.timeutil import iso
-
-    if value is None:
-        return "none"
-    return iso(value) if hasattr(value, "tzinfo") else repr(value) if isinstance(value, str) else str(value)
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    ref = parse.user_ref(user)
+    with inv.write() as op:
+        detail, changes = users.edit(op, ref, name=name, email=email, package=package)
+    render.edited(inv.out, detail, changes, fmt)
 
 
 @app.command("limits")
 def users_limits(
     user: UserRef,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE", help="Override a limit: an integer >= 0 or `unlimited` (repeatable).", show_default=False)] = None,
-    inherit: Annotated[Optional[list[str]], typer.Option("--inherit", metavar="NAME", help="Drop an override: take the package's value again (repeatable).", show_default=False)] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE", autocompletion=LIMIT_ASSIGNMENTS, help="Override a limit: an integer >= 0 or `unlimited` (repeatable).", show_default=False)] = None,
+    inherit: Annotated[Optional[list[str]], typer.Option("--inherit", metavar="NAME", autocompletion=LIMIT_NAMES, help="Drop an override: take the package's value again (repeatable).", show_default=False)] = None,
     output: ShowOutput = None,
 ) -> None:
     """Show every limit of the user's account with its value and source; override or inherit.
 
     Example: mailadmin users limits alice@example.com --set daily=20000 --inherit hourly
     """
-    from mailadmin.cli.context import actor, output_format, read, write
-    from mailadmin.render.output import message
-    from mailadmin.render.users import limits_view
+    from mailadmin.cli import parse
+    from mailadmin.render import users as render
     from mailadmin.services import users
 
-    fmt = output_format(output, allow_ids=False)
+    inv = current()
+    fmt = inv.format(output, SHOW)
     if set_ or inherit:
-        with write() as session:
-            detail, notes = users.set_limits(session, actor(), user, set_=set_ or [], inherit=inherit or [])
-        for note in notes:
-            message(note)
+        values, names = parse.limit_assignments(set_ or []), parse.limit_names(inherit or [])
+        ref = parse.user_ref(user)
+        with inv.write() as op:
+            detail, already = users.set_limits(op, ref, set_=values, inherit=names)
+        render.already_inherited(inv.out, already)
     else:
-        with read() as session:
-            detail = users.show(session, user)
-    limits_view(detail, fmt)
+        ref = parse.user_ref(user)
+        with inv.read() as op:
+            detail = users.show(op, ref)
+    render.limits_view(inv.out, detail, fmt)
 
 
 # -- lifecycle: one user or many ----------------------------------------------------------------
-def _stdin_refs() -> Iterator[str]:
-    """One user a line; blank lines and comments are skipped. `#12` is user 12; any other line
-    starting with `#` (`# note`, `#todo`) is a comment."""
-    import sys
-
-    for line in sys.stdin:
-        ref = line.strip()
-        if not ref or (ref.startswith("#") and not ref[1:].isdigit()):
-            continue
-        yield ref
-
-
 def _bulk(action: str, users: list[str] | None, stdin: bool, *, dry_run: bool, yes: bool, skip_missing: bool,
           output, reason: str | None = None, code: str | None = None, until: str | None = None, force: bool = False) -> None:
-    import itertools
-
-    from mailadmin.cli.context import actor, can_prompt, confirm, output_format, read, write
+    from mailadmin.cli import parse
     from mailadmin.errors import Failure, InvalidInput
-    from mailadmin.render.output import message
-    from mailadmin.render.output import progress
-    from mailadmin.render.users import bulk_report
+    from mailadmin.render import users as render
     from mailadmin.services import lifecycle
-    from mailadmin.timeutil import parse_when
 
-    from mailadmin.render.output import Format
-
-    if output is Format.csv:
-        raise InvalidInput("bulk commands print -o json (the report) or a one-line summary")
-    fmt = output_format(output, allow_ids=False)
+    inv = current()
+    fmt = inv.format(output, BULK)
     args = list(users or [])
     from_stdin = stdin or "-" in args
     args = [a for a in args if a != "-"]
     if not args and not from_stdin:
         raise InvalidInput("give one or more users, or `-` to read them from stdin", hint=f"see `mailadmin users {action} --help`")
     single = len(args) == 1 and not from_stdin
-    req = lifecycle.make_request(action, reason=reason, code=code, force=force,
-                                 until=parse_when(until, future=True) if until else None)
-    refs = itertools.chain(args, _stdin_refs() if from_stdin else ())
+    req = lifecycle.make_request(action, now=inv.clock(), reason=reason, force=force,
+                                 code=parse.suspension_code(code) if code else None,
+                                 until=inv.when(until, future=True))
+    refs = parse.user_refs(args, inv.stdin if from_stdin else None)
     if not dry_run and not yes:
-        if not can_prompt():
-            confirm("", yes)  # a script without --yes: exit 2 now, before reading anything
+        if not inv.can_prompt():
+            inv.confirm("", yes)  # a script without --yes: exit 2 now, before reading anything
         refs = list(refs)
-        what = refs[0] if len(refs) == 1 else f"{len(refs)} users"
-        confirm(f"{action} {what}?", yes)
-    with progress() as tick, (read() if dry_run else write()) as session:
-        report = lifecycle.run(session, actor(), req, refs, single=single, skip_missing=skip_missing, dry_run=dry_run, progress=tick)
-    bulk_report(report, fmt)
+        what = str(refs[0]) if len(refs) == 1 else f"{len(refs)} users"
+        inv.confirm(f"{action} {what}?", yes)
+    with inv.out.progress() as tick, (inv.read() if dry_run else inv.write()) as op:
+        report = lifecycle.run(op, req, refs, single=single, skip_missing=skip_missing, dry_run=dry_run, progress=tick)
+    render.bulk_report(inv.out, report, fmt)
     if report.failed:
-        raise Failure(f"{report.summary()}: {lifecycle.preview([f['id'] for f in report.failed])}")
-    message(report.summary())
+        raise Failure(render.bulk_failure(report))
+    inv.out.message(render.bulk_summary(report))
 
 
 @app.command("suspend")
@@ -271,7 +241,7 @@ def users_suspend(
 def users_unsuspend(
     users: UserRefs = None,
     stdin: Stdin = False,
-    code: Annotated[Optional[str], typer.Option("--code", metavar="CODE", help="Lift only suspensions with this code (default: all).", show_default=False)] = None,
+    code: Annotated[Optional[str], typer.Option("--code", metavar="CODE", autocompletion=SUSPENSION_CODES, help="Lift only suspensions with this code (default: all).", show_default=False)] = None,
     dry_run: DryRun = False,
     yes: Yes = False,
     skip_missing: SkipMissing = False,
@@ -355,16 +325,14 @@ def users_deny_ip(user: UserRef, cidrs: Cidrs, output: ShowOutput = None) -> Non
 
 
 def _ip(which: str, user: str, cidrs: list[str], output) -> None:
-    from mailadmin.cli.context import actor, output_format, write
-    from mailadmin.render.output import Format, emit_json, message
+    from mailadmin.cli import parse
+    from mailadmin.render import users as render
     from mailadmin.services import ipallow
 
-    fmt = output_format(output, allow_ids=False)
-    with write() as session:
-        email, done, skipped, whole = (ipallow.allow if which == "allow" else ipallow.deny)(session, actor(), user, cidrs)
-    if fmt is Format.json:
-        emit_json({"user": email, "ip_allow": whole, "added" if which == "allow" else "removed": done, "unchanged": skipped})
-    if skipped:
-        message(f"{'already on' if which == 'allow' else 'not on'} the list: {', '.join(skipped)}")
-    verb = "added" if which == "allow" else "removed"
-    message(f"{verb} {len(done)}; allow-list now: {', '.join(whole) or 'empty (every address allowed)'}")
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    networks = parse.ip_networks(cidrs)  # one bad item refuses them all, before the store is opened
+    ref = parse.user_ref(user)
+    with inv.write() as op:
+        change = (ipallow.allow if which == "allow" else ipallow.deny)(op, ref, networks)
+    (render.ip_allowed if which == "allow" else render.ip_denied)(inv.out, change, fmt)

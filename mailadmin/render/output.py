@@ -1,8 +1,11 @@
 """The one output contract: data on stdout as table, json, csv or ids; messages on stderr.
 
-JSON is an API: snake_case keys, decimals as strings with their exact digits, times as ISO 8601
-UTC with a Z, a list command prints an array. Rich is imported only when a table is drawn.
-Consoles are built lazily, so NO_COLOR, FORCE_COLOR and COLUMNS are read when output happens.
+JSON is an API: every shape is a `View` that declares its fields once (a test per view holds the
+commands to it), snake_case keys, decimals as strings with their exact digits, times as ISO 8601
+UTC with a Z, a list command prints an array. Which formats a command offers is declared once too
+(`Formats`); the `-o` option is built from that declaration, so anything else is refused while
+the command line is parsed. One `Output` per invocation owns the streams and builds its Rich
+consoles lazily (hf's `Output`, httpie's lazily built consoles); Rich is imported only to draw.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sys
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,9 +27,58 @@ if TYPE_CHECKING:
 
 class Format(str, Enum):
     table = "table"
+    wide = "wide"  # a table with its optional columns too (kubectl's convention)
     json = "json"
     csv = "csv"
     ids = "ids"
+
+
+@dataclass(frozen=True)
+class Formats:
+    """The formats a kind of command offers, and what to say when asked for another."""
+
+    names: tuple[str, ...]
+    refusal: str
+
+    def parse(self, value: str) -> Format:
+        if value not in self.names:
+            from mailadmin.errors import InvalidInput
+
+            raise InvalidInput(f"{value!r} is not one of {', '.join(self.names)}: {self.refusal}")
+        return Format(value)
+
+    @property
+    def help(self) -> str:
+        return ", ".join(self.names)
+
+
+LIST = Formats(("table", "wide", "json", "csv", "ids"), "the formats of list commands")
+SHOW = Formats(("table", "json", "csv"), "ids is offered by list commands only")
+REPORT = Formats(("table", "json"), "a report prints as table or json")
+BULK = Formats(("table", "json"), "bulk commands print -o json (the report) or a one-line summary")
+
+
+@dataclass(frozen=True)
+class View:
+    """A JSON shape: its name and its fields, declared once. Build one with `VIEW(key=value, ...)`;
+    a missing or extra key is a bug caught on the spot."""
+
+    name: str
+    fields: tuple[str, ...]
+
+    def __call__(self, **values: Any) -> dict[str, Any]:
+        if values.keys() != set(self.fields):
+            missing, extra = set(self.fields) - values.keys(), values.keys() - set(self.fields)
+            raise AssertionError(f"view {self.name}: missing {sorted(missing)}, undeclared {sorted(extra)}")
+        return {name: values[name] for name in self.fields}
+
+
+def view(name: str, *fields: str) -> View:
+    return View(name, fields)
+
+
+# The one bulk-report shape of every bulk command; its items are the command's own.
+BULK_REPORT = view("bulk_report", "changed", "unchanged", "failed")
 
 
 @dataclass(frozen=True)
@@ -35,34 +87,11 @@ class Column:
     header: str | None = None
     justify: str = "left"
     style: str | None = None
+    wide: bool = False  # optional: shown by -o wide (and csv), left out of a plain table
 
     @property
     def title(self) -> str:
         return self.header or self.key.replace("_", " ").title()
-
-
-_consoles: dict[bool, "Console"] = {}
-
-
-def console(stderr: bool = False) -> "Console":
-    if stderr not in _consoles:
-        from rich.console import Console
-
-        probe = Console(stderr=stderr)
-        # Into a pipe or a file, draw at full width (COLUMNS if set) rather than truncating to 80.
-        width = None if probe.is_terminal else int(os.environ.get("COLUMNS") or 0) or 240
-        _consoles[stderr] = Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
-    return _consoles[stderr]
-
-
-def reset_consoles() -> None:
-    """Forget the consoles (tests swap sys.stdout between invocations)."""
-    _consoles.clear()
-
-
-def plain() -> bool:
-    """ASCII drawing when colour is off or stdout is not a terminal (pipes, files, cron mail)."""
-    return bool(os.environ.get("NO_COLOR")) or not console().is_terminal
 
 
 def jsonable(value: Any) -> Any:
@@ -82,11 +111,8 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
-
-
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """How one value reads in a table or csv cell."""
     value = jsonable(value)
     if value is None:
         return ""
@@ -97,86 +123,28 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def emit_list(
-    rows: Sequence[dict[str, Any]],
-    columns: Sequence[Column],
-    fmt: Format,
-    *,
-    id_key: str | None = None,
-    title: str | None = None,
-    empty: str = "nothing to show",
-) -> None:
-    """A list: json is the full records; csv and table show `columns`; ids prints `id_key`."""
-    if fmt is Format.json:
-        emit_json(list(rows))
-    elif fmt is Format.ids:
-        if id_key is None:
-            raise ValueError("this list has no ids format")
-        sys.stdout.writelines(f"{row[id_key]}\n" for row in rows)
-    elif fmt is Format.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow([c.key for c in columns])
-        writer.writerows([_cell(row.get(c.key)) for c in columns] for row in rows)
-    else:
-        if not rows:
-            message(empty)
-            return
-        table = new_table(title)
-        for col in columns:
-            table.add_column(col.title, justify=col.justify, style=col.style)
-        for row in rows:
-            table.add_row(*(_escape(_cell(row.get(c.key))) for c in columns))
-        console().print(table)
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
-def emit_record(record: dict[str, Any], fmt: Format, *, fields: Sequence[Column] | None = None, title: str | None = None) -> None:
-    """One object: json as is; csv as a header and one row; table as a two-column grid."""
-    fields = fields or [Column(k) for k in record]
-    if fmt is Format.json:
-        emit_json(record)
-    elif fmt is Format.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow([f.key for f in fields])
-        writer.writerow([_cell(record.get(f.key)) for f in fields])
-    else:
-        table = new_table(title, show_header=False)
-        table.add_column("field", style="bold")
-        table.add_column("value")
-        for f in fields:
-            table.add_row(f.title, _escape(_cell(record.get(f.key))))
-        console().print(table)
+def csv_cell(value: Any) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab or CR) is prefixed
+    with a quote, as OWASP advises against CSV injection; plain numbers (-5.0000) stay numbers."""
+    text = cell(value)
+    if text and text[0] in "=+-@\t\r" and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
-def new_table(title: str | None = None, **kw: Any):
-    from rich import box
-    from rich.table import Table
+@dataclass(frozen=True)
+class Listing:
+    """How a script asked for a list: which declared fields, headers, order, and (when sorted
+    here rather than by the store) which page of the sorted rows."""
 
-    return Table(title=title, box=box.ASCII if plain() else box.SIMPLE_HEAVY, title_justify="left", **kw)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
-@contextmanager
-def progress(enabled: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
-    """A progress bar on stderr, drawn only when stderr is a terminal (never into a pipe, a log
-    or cron mail); otherwise a no-op. Yields the services' Progress callback."""
-    if not (enabled and sys.stderr.isatty()):
-        yield lambda _phase, _done, _total: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console(stderr=True), transient=True) as bar:
-        task = bar.add_task("starting", total=None)
-
-        def update(phase: str, done: int, total: int | None) -> None:
-            bar.update(task, description=phase, completed=done, total=total or None)
-
-        yield update
+    fields: tuple[str, ...] = ()
+    no_headers: bool = False
+    sort: str | None = None
+    offset: int = 0
+    limit: int | None = None
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -184,6 +152,188 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def message(text: str) -> None:
-    """A human message on stderr (never stdout, which carries data only)."""
-    sys.stderr.write(text + "\n")
+class Output:
+    """Where one invocation's output goes: data to `stdout`, messages and progress to `stderr`."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO, env: Mapping[str, str]) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.env = env
+        self.listing = Listing()
+        self._consoles: dict[bool, "Console"] = {}
+
+    # -- Rich, when a table is drawn -----------------------------------------------------------
+    def console(self, stderr: bool = False) -> "Console":
+        if stderr not in self._consoles:
+            from rich.console import Console
+
+            stream = self.stderr if stderr else self.stdout
+            environ = dict(self.env)
+            probe = Console(file=stream, _environ=environ)
+            # Into a pipe or a file, draw at full width (COLUMNS if set) rather than truncating to 80.
+            width = None if probe.is_terminal else int(self.env.get("COLUMNS") or 0) or 240
+            self._consoles[stderr] = Console(file=stream, highlight=False, soft_wrap=False, width=width, _environ=environ)
+        return self._consoles[stderr]
+
+    def plain(self) -> bool:
+        """ASCII drawing when colour is off or stdout is not a terminal (pipes, files, cron mail)."""
+        return bool(self.env.get("NO_COLOR")) or not self.console().is_terminal
+
+    def table(self, title: str | None = None, **kw: Any):
+        from rich import box
+        from rich.table import Table
+
+        return Table(title=title, box=box.ASCII if self.plain() else box.SIMPLE_HEAVY, title_justify="left", **kw)
+
+    def print(self, renderable: Any, *, stderr: bool = False, **kw: Any) -> None:
+        self.console(stderr).print(renderable, **kw)
+
+    # -- data ----------------------------------------------------------------------------------
+    def json(self, data: Any) -> None:
+        self.stdout.write(json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n")
+
+    def lines(self, values: Sequence[Any]) -> None:
+        """One value a line: the `ids` format, made for pipelines."""
+        self.stdout.writelines(f"{v}\n" for v in values)
+
+    def rows(
+        self,
+        rows: Sequence[dict[str, Any]],
+        columns: Sequence[Column],
+        fmt: Format,
+        *,
+        id_key: str | None = None,
+        title: str | None = None,
+        empty: str = "nothing to show",
+        shape: "View | None" = None,
+    ) -> None:
+        """A list: json is the full records; csv and table show `columns` (a plain table leaves out
+        the `wide` ones); ids prints `id_key`. `self.listing` (--fields, --no-headers, --sort)
+        applies to every format; --fields chooses among `shape`'s declared fields."""
+        listing = self.listing
+        if listing.sort:
+            rows = sort_rows(rows, listing.sort, shape or _shape_of(rows, columns))
+        if listing.offset or listing.limit is not None:
+            end = None if listing.limit is None else listing.offset + listing.limit
+            rows = rows[listing.offset:end]
+        if listing.fields:
+            check_fields(listing.fields, shape or _shape_of(rows, columns))
+        if fmt is Format.json:
+            self.json([{f: r.get(f) for f in listing.fields} for r in rows] if listing.fields else list(rows))
+        elif fmt is Format.ids:
+            if id_key is None:
+                raise AssertionError("this list declares no ids format")
+            self.lines([row[id_key] for row in rows])
+        elif fmt is Format.csv:
+            keys = list(listing.fields) or [c.key for c in columns]
+            writer = csv.writer(self.stdout, lineterminator="\n")
+            if not listing.no_headers:
+                writer.writerow(keys)
+            writer.writerows([csv_cell(row.get(k)) for k in keys] for row in rows)
+        else:
+            if not rows:
+                self.message(empty)
+                return
+            shown = [c for c in columns if fmt is Format.wide or not c.wide]
+            if listing.fields:
+                by_key = {c.key: c for c in columns}
+                shown = [by_key.get(f) or Column(f) for f in listing.fields]
+            table = self.table(title, show_header=not listing.no_headers)
+            for col in shown:
+                # identifiers, amounts and limits are never cut: a narrow terminal folds them
+                table.add_column(col.title, justify=col.justify, style=col.style, overflow="fold")
+            for row in rows:
+                table.add_row(*(escape(cell(row.get(c.key))) for c in shown))
+            self.print(table)
+
+    def record(self, record: dict[str, Any], fmt: Format, *, fields: Sequence[Column] | None = None,
+               title: str | None = None) -> None:
+        """One object: json as is; csv as a header and one row; table as a two-column grid."""
+        fields = fields or [Column(k) for k in record]
+        if fmt is Format.json:
+            self.json(record)
+        elif fmt is Format.csv:
+            writer = csv.writer(self.stdout, lineterminator="\n")
+            if not self.listing.no_headers:
+                writer.writerow([f.key for f in fields])
+            writer.writerow([csv_cell(record.get(f.key)) for f in fields])
+        else:
+            table = self.table(title, show_header=False)
+            table.add_column("field", style="bold", no_wrap=True)
+            table.add_column("value", overflow="fold")
+            for f in fields:
+                table.add_row(f.title, escape(cell(record.get(f.key))))
+            self.print(table)
+
+    # -- people --------------------------------------------------------------------------------
+    def message(self, text: str) -> None:
+        """A human message on stderr (never stdout, which carries data only)."""
+        self.stderr.write(text + "\n")
+
+    @contextmanager
+    def progress(self, enabled: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
+        """A progress bar on stderr, drawn only when stderr is a terminal (never into a pipe, a log
+        or cron mail); otherwise a no-op. Yields the services' Progress callback."""
+        if not (enabled and _isatty(self.stderr)):
+            yield lambda _phase, _done, _total: None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=self.console(stderr=True), transient=True) as bar:
+            task = bar.add_task("starting", total=None)
+
+            def update(phase: str, done: int, total: int | None) -> None:
+                bar.update(task, description=phase, completed=done, total=total or None)
+
+            yield update
+
+
+def _shape_of(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> View:
+    """The fields a list offers when it declares no view: its rows' keys, else its columns."""
+    return View("list", tuple(rows[0]) if rows else tuple(c.key for c in columns))
+
+
+def check_fields(fields: Sequence[str], shape: View) -> None:
+    unknown = [f for f in fields if f not in shape.fields]
+    if unknown:
+        from mailadmin.errors import InvalidInput
+
+        raise InvalidInput(f"unknown field {', '.join(map(repr, unknown))}; fields: {', '.join(shape.fields)}")
+
+
+def sort_rows(rows: Sequence[dict[str, Any]], key: str, shape: View) -> list[dict[str, Any]]:
+    """Rows ordered by one declared field (`-field` descending); missing values last."""
+    descending = key.startswith("-")
+    name = key.lstrip("-")
+    check_fields([name], shape)
+    present = [r for r in rows if r.get(name) is not None]
+    missing = [r for r in rows if r.get(name) is None]
+    return sorted(present, key=lambda r: _sort_key(r[name]), reverse=descending) + missing
+
+
+def _sort_key(value: Any) -> Any:
+    if isinstance(value, str) and _NUMBER.fullmatch(value):  # amounts are strings with exact digits
+        return (0, Decimal(value), "")
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return (0, Decimal(value), "")
+    return (1, 0, str(jsonable(value)))
+
+
+def escape(text: str) -> str:
+    """User text in Rich markup: `[...]` must print as it is, never be read as a style."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def environ() -> Mapping[str, str]:
+    """The process environment, for callers outside an invocation (tests, scripts)."""
+    return os.environ

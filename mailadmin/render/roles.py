@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from mailadmin.catalog import catalog
-from mailadmin.render.output import Format, console, emit_json, emit_list, Column, new_table, plain
+from mailadmin.render.output import Column, Format, Output, view
+
+ROLE = view("role", "name", "description", "builtin", "grants", "permissions", "implied", "inert", "packages", "members")
+ROLE_ROW = view("role_row", *ROLE.fields, "permission_count")
+MATRIX_ROW = view("matrix_row", "role", "areas")
+PERMISSION = view("permission", "key", "description", "parent", "implies", "requires_any", "leaf")
+LIST_COLUMNS = [Column("name"), Column("builtin", "Built-in"), Column("permission_count", "Permissions", justify="right"),
+                Column("packages"), Column("members", justify="right"), Column("description")]
 
 MARKS = {  # (terminal, ascii)
     "granted": ("[green]✔[/]", "[x]"),
@@ -18,36 +25,61 @@ MARKS = {  # (terminal, ascii)
 }
 
 
-def mark(name: str) -> str:
+def mark(out: Output, name: str) -> str:
     fancy, ascii_ = MARKS[name]
-    if plain():
+    if out.plain():
         from rich.markup import escape
 
         return escape(ascii_)  # "[x]" would otherwise be read as a markup tag
     return fancy
 
 
-def role_json(view) -> dict[str, Any]:
-    return {
-        "name": view.name,
-        "description": view.description,
-        "builtin": view.builtin,
-        "grants": view.grants,
-        "permissions": view.permissions,
-        "implied": view.implied,
-        "inert": view.inert,
-        "packages": view.packages,
-        "members": view.members,
-    }
+def role_json(v) -> dict[str, Any]:
+    return ROLE(name=v.name, description=v.description, builtin=v.builtin, grants=v.grants, permissions=v.permissions,
+                implied=v.implied, inert=v.inert, packages=v.packages, members=v.members)
 
 
-def role_tree(view, fmt: Format) -> None:
+def roles_list(out: Output, views, fmt: Format) -> None:
+    rows = [ROLE_ROW(**role_json(v), permission_count=len(v.permissions)) for v in views]
+    out.rows(rows, LIST_COLUMNS, fmt, id_key="name", shape=ROLE_ROW)
+
+
+def created(out: Output, v, fmt: Format) -> None:
+    inert_warnings(out, v)
     if fmt is Format.json:
-        emit_json(role_json(view))
+        out.json(role_json(v))
+    else:
+        out.message(f"created role {v.name} with {len(v.permissions)} permissions")
+
+
+def granted(out: Output, v, already: list[str]) -> None:
+    if already:
+        out.message(f"{v.name} already held {', '.join(already)}")
+    inert_warnings(out, v)
+    out.message(f"{v.name} now holds {len(v.permissions)} permissions")
+
+
+def revoked(out: Output, v, keys: list[str], absent: list[str]) -> None:
+    if absent:
+        out.message(f"{v.name} did not hold {', '.join(absent)}")
+    still = [k for k in keys if k in v.implied]
+    if still:
+        out.message(f"still implied by other grants: {', '.join(still)}")
+    out.message(f"{v.name} now holds {len(v.permissions)} permissions")
+
+
+def inert_warnings(out: Output, v) -> None:
+    for key, needs in v.inert.items():
+        out.message(f"warning: {key} takes effect only with one of {', '.join(needs)}")
+
+
+def role_tree(out: Output, view, fmt: Format) -> None:
+    if fmt is Format.json:
+        out.json(role_json(view))
         return
     if fmt is Format.csv:
         rows = [{"key": k, "state": state} for k, state in _leaf_states(view)]
-        emit_list(rows, [Column("key"), Column("state")], fmt)
+        out.rows(rows, [Column("key"), Column("state")], fmt)
         return
     from rich.markup import escape
     from rich.tree import Tree
@@ -70,14 +102,14 @@ def role_tree(view, fmt: Format) -> None:
         else:
             state = states[key]
             note = f"  [dim]needs one of {', '.join(view.inert[key])}[/]" if state == "inert" else ""
-            branch.add(f"{mark(state)} {key}  [dim]{escape(node.description)}[/]{note}")
+            branch.add(f"{mark(out, state)} {key}  [dim]{escape(node.description)}[/]{note}")
 
     for area in cat.areas:
         add(tree, area)
-    out = console()
     out.print(tree)
     footer = f"packages: {', '.join(view.packages) or 'none'}; members holding it: {view.members}"
-    out.print(f"{mark('granted')} granted  {mark('implied')} implied  {mark('inert')} inert  {mark('missing')} not held", style=None)
+    out.print(f"{mark(out, 'granted')} granted  {mark(out, 'implied')} implied  {mark(out, 'inert')} inert  "
+              f"{mark(out, 'missing')} not held", style=None)
     out.print(footer, style="dim")
 
 
@@ -97,50 +129,49 @@ def _leaf_states(view) -> list[tuple[str, str]]:
     return out
 
 
-def roles_matrix(areas: list[str], rows: list[tuple[str, dict[str, str]]], fmt: Format) -> None:
+def roles_matrix(out: Output, areas: list[str], rows: list[tuple[str, dict[str, str]]], fmt: Format) -> None:
     if fmt is Format.json:
-        emit_json([{"role": name, "areas": cells} for name, cells in rows])
+        out.json([MATRIX_ROW(role=name, areas=cells) for name, cells in rows])
         return
     if fmt is Format.csv:
-        emit_list([{"role": name, **cells} for name, cells in rows], [Column("role"), *(Column(a) for a in areas)], fmt)
+        out.rows([{"role": name, **cells} for name, cells in rows], [Column("role"), *(Column(a) for a in areas)], fmt)
         return
     names = [name for name, _ in rows]
     cells = {name: c for name, c in rows}
-    out = console()
     # Roles as rows, like seed 000's table, when it fits; otherwise areas as rows, so that a
     # narrow terminal folds nothing but long role names.
     wide = max(map(len, names), default=4) + sum(len(a) + 3 for a in areas) + 4
-    if wide <= out.width:
-        table = new_table("Roles x areas", pad_edge=False)
+    if wide <= out.console().width:
+        table = out.table("Roles x areas", pad_edge=False)
         table.add_column("role", style="bold", no_wrap=True)
         for area in areas:
             table.add_column(area, justify="center")
         for name in names:
-            table.add_row(name, *(mark(cells[name][a]) for a in areas))
+            table.add_row(name, *(mark(out, cells[name][a]) for a in areas))
     else:
-        table = new_table("Areas x roles", pad_edge=False)
+        table = out.table("Areas x roles", pad_edge=False)
         table.add_column("area", style="bold", no_wrap=True)
         for name in names:
             table.add_column(name, justify="center", overflow="fold")
         for area in areas:
-            table.add_row(area, *(mark(cells[name][area]) for name in names))
+            table.add_row(area, *(mark(out, cells[name][area]) for name in names))
     out.print(table)
-    if not plain():
-        console().print(f"{mark('full')} full  {mark('partial')} partial  {mark('none')} none", style="dim")
+    if not out.plain():
+        out.print(f"{mark(out, 'full')} full  {mark(out, 'partial')} partial  {mark(out, 'none')} none", style="dim")
 
 
-def permissions_tree(keys: list[str], fmt: Format) -> None:
+def permissions_tree(out: Output, keys: list[str], fmt: Format) -> None:
     cat = catalog()
     if fmt is Format.json:
-        emit_json([
-            {"key": k, "description": cat.nodes[k].description, "parent": cat.nodes[k].parent,
-             "implies": list(cat.nodes[k].implies), "requires_any": list(cat.nodes[k].requires_any),
-             "leaf": not cat.nodes[k].children}
+        out.json([
+            PERMISSION(key=k, description=cat.nodes[k].description, parent=cat.nodes[k].parent,
+                       implies=list(cat.nodes[k].implies), requires_any=list(cat.nodes[k].requires_any),
+                       leaf=not cat.nodes[k].children)
             for k in keys
         ])
         return
     if fmt is Format.csv:
-        emit_list(
+        out.rows(
             [{"key": k, "description": cat.nodes[k].description, "implies": list(cat.nodes[k].implies),
               "requires_any": list(cat.nodes[k].requires_any)} for k in keys],
             [Column("key"), Column("description"), Column("implies"), Column("requires_any")], fmt)
@@ -160,4 +191,4 @@ def permissions_tree(keys: list[str], fmt: Format) -> None:
             extra += f"  [yellow]needs one of {', '.join(node.requires_any)}[/]"
         parent = branches.get(node.parent) if node.parent in wanted else tree
         branches[key] = (parent or tree).add(f"[bold]{key}[/]  {escape(node.description)}{extra}")
-    console().print(tree)
+    out.print(tree)

@@ -1,71 +1,95 @@
-"""Users as people and scripts read them: lists, one user, limits with their source, bulk
-reports, the package picker of the create wizard, and the bulk progress bar."""
+"""Users as people and scripts read them: lists, one user, limits with their source, IP
+allow-lists, lifecycle reports and their summaries, and the package picker of the create wizard."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from mailadmin.render.output import Column, Format, console, emit_json, emit_list, emit_record, message, new_table
+from mailadmin.render.output import BULK_REPORT, Column, Format, Output, view
+from mailadmin.units import display_limit, format_amount
+
+USER_ROW = view("user_row", "id", "email", "name", "status", "package", "account_id", "is_owner", "created_at")
+USER = view("user", "id", "email", "name", "status", "status_reason", "package", "account_id", "is_owner", "created_at",
+            "plan_expires_at", "credit_balance", "suspensions", "closed_reason", "closed_at", "closed_by", "ip_allow", "limits")
+SUSPENSION = view("suspension", "code", "reason", "actor", "started_at", "until")
+LIMIT = view("limit", "value", "source", "package_value")
+LIMIT_ROW = view("limit_row", "limit", "value", "source", "package_value")
+USER_LIMITS = view("user_limits", "user", "package", "limits")
+IP_ALLOWED = view("ip_allowed", "user", "ip_allow", "added", "unchanged")
+IP_DENIED = view("ip_denied", "user", "ip_allow", "removed", "unchanged")
+BULK_FAILURE = view("bulk_failure", "id", "error")
 
 LIST_COLUMNS = [Column("id", justify="right"), Column("email"), Column("name"), Column("status"), Column("package"),
                 Column("is_owner", "Owner"), Column("created_at", "Created")]
+LIMIT_COLUMNS = [Column("limit"), Column("value"), Column("source"), Column("package_value")]
+SHOW_FIELDS = [Column("id"), Column("email"), Column("name"), Column("status"), Column("suspensions"), Column("package"),
+               Column("is_owner", "Owner"), Column("account_id", "Account"), Column("plan_expires_at", "Plan expires"),
+               Column("credit_balance", "Credits"), Column("ip_allow", "IP allow-list"), Column("created_at", "Created")]
+CLOSED_FIELDS = [Column("closed_reason", "Closed because"), Column("closed_at", "Closed at")]
+
+PAST = {"suspend": "suspended", "unsuspend": "unsuspended", "close": "closed", "reopen": "reopened", "delete": "deleted"}
+FAILURE_TEXT = {"invalid": "not an email or #ID", "missing": "no such user"}
 
 
+def preview(items: list[str], shown: int = 5) -> str:
+    """'a, b, c (and 12 more)': a long list in one line."""
+    head = ", ".join(items[:shown])
+    return head + (f" (and {len(items) - shown} more)" if len(items) > shown else "")
+
+
+# -- lists -----------------------------------------------------------------------------------
 def row_json(row) -> dict[str, Any]:
-    return {"id": row.id, "email": row.email, "name": row.name, "status": row.status, "package": row.package,
-            "account_id": row.account_id, "is_owner": row.is_owner, "created_at": row.created_at}
+    return USER_ROW(id=row.id, email=row.email, name=row.name, status=row.status, package=row.package,
+                    account_id=row.account_id, is_owner=row.is_owner, created_at=row.created_at)
 
 
-def users_list(rows, fmt: Format, *, more: bool = False) -> None:
+def users_list(out: Output, rows, fmt: Format, *, more: bool = False) -> None:
     if fmt is Format.ids:  # the pipeline case: no dicts, no Rich
-        sys.stdout.writelines(f"{r.email}\n" for r in rows)
+        out.lines([r.email for r in rows])
         return
-    emit_list([row_json(r) for r in rows], LIST_COLUMNS, fmt, id_key="email", empty="no users match")
+    out.rows([row_json(r) for r in rows], LIST_COLUMNS, fmt, id_key="email", empty="no users match")
     if more and fmt is Format.table:
-        message(f"showing the first {len(rows)}; use --limit N (0: all) and --offset N for more")
+        out.message(f"showing the first {len(rows)}; use --limit N (0: all) and --offset N for more")
+
+
+# -- one user --------------------------------------------------------------------------------
+def limit_json(lim) -> dict[str, Any]:
+    return LIMIT(value=display_limit(lim.value), source=lim.source, package_value=display_limit(lim.package_value))
 
 
 def limit_source(lim) -> str:
-    from mailadmin.services.limits import display
-
     if lim.source == "override":
-        return f"override (package: {display(lim.package_value)})"
+        return f"override (package: {display_limit(lim.package_value)})"
     return "package"
 
 
 def user_json(d) -> dict[str, Any]:
-    from mailadmin.services.amounts import format_amount
-    from mailadmin.services.limits import as_json
-
-    return {
-        "id": d.id,
-        "email": d.email,
-        "name": d.name,
-        "status": d.status,
-        "status_reason": d.status_reason,
-        "package": d.package,
-        "account_id": d.account_id,
-        "is_owner": d.is_owner,
-        "created_at": d.created_at,
-        "plan_expires_at": d.plan_expires_at,
-        "credit_balance": format_amount(d.credit_balance) if d.credit_balance is not None else None,
-        "suspensions": [
-            {"code": s.code, "reason": s.reason, "actor": s.actor, "started_at": s.started_at, "until": s.until}
-            for s in d.suspensions
-        ],
-        "closed_reason": d.closed_reason,
-        "closed_at": d.closed_at,
-        "closed_by": d.closed_by,
-        "ip_allow": d.ip_allow,
-        "limits": as_json(d.limits),
-    }
+    return USER(
+        id=d.id,
+        email=d.email,
+        name=d.name,
+        status=d.status,
+        status_reason=d.status_reason,
+        package=d.package,
+        account_id=d.account_id,
+        is_owner=d.is_owner,
+        created_at=d.created_at,
+        plan_expires_at=d.plan_expires_at,
+        credit_balance=format_amount(d.credit_balance) if d.credit_balance is not None else None,
+        suspensions=[SUSPENSION(code=s.code, reason=s.reason, actor=s.actor, started_at=s.started_at, until=s.until)
+                     for s in d.suspensions],
+        closed_reason=d.closed_reason,
+        closed_at=d.closed_at,
+        closed_by=d.closed_by,
+        ip_allow=d.ip_allow,
+        limits={lim.name: limit_json(lim) for lim in d.limits},
+    )
 
 
-def user_show(d, fmt: Format) -> None:
+def user_show(out: Output, d, fmt: Format) -> None:
     data = user_json(d)
     if fmt is Format.json:
-        emit_json(data)
+        out.json(data)
         return
     flat = {k: v for k, v in data.items() if k not in ("suspensions", "limits")}
     flat["suspensions"] = [
@@ -73,18 +97,39 @@ def user_show(d, fmt: Format) -> None:
     ]
     if fmt is Format.csv:
         flat.update({f"limit_{k}": v["value"] for k, v in data["limits"].items()})
-        emit_record(flat, fmt)
+        out.record(flat, fmt)
         return
     if d.status_reason:
         flat["status"] = f"{d.status} ({d.status_reason})"
-    fields = [Column("id"), Column("email"), Column("name"), Column("status"), Column("suspensions"), Column("package"),
-              Column("is_owner", "Owner"), Column("account_id", "Account"), Column("plan_expires_at", "Plan expires"),
-              Column("credit_balance", "Credits"), Column("ip_allow", "IP allow-list"), Column("created_at", "Created")]
+    fields = list(SHOW_FIELDS)
     if d.closed_reason:
-        fields[4:4] = [Column("closed_reason", "Closed because"), Column("closed_at", "Closed at")]
-    emit_record(flat, fmt, fields=fields, title=f"user {d.email}")
+        fields[4:4] = CLOSED_FIELDS
+    out.record(flat, fmt, fields=fields, title=f"user {d.email}")
     if d.limits:
-        _limits_table(d.limits)
+        _limits_table(out, d.limits)
+
+
+def created(out: Output, d, fmt: Format) -> None:
+    if fmt is Format.json:
+        user_show(out, d, fmt)
+    else:
+        out.message(f"created {d.email} on package {d.package} (account #{d.account_id})")
+
+
+def edited(out: Output, d, changes: dict[str, dict], fmt: Format) -> None:
+    """-o json prints the user as it is now; the change itself is said on stderr."""
+    if fmt is Format.json:
+        user_show(out, d, fmt)
+    if changes:
+        out.message(f"updated {d.email}: " + ", ".join(f"{k} {_short(c['before'])} -> {_short(c['after'])}" for k, c in changes.items()))
+    else:
+        out.message(f"{d.email} unchanged: it already has those values")
+
+
+def _short(value) -> str:
+    if value is None:
+        return "none"
+    return _iso(value) if hasattr(value, "tzinfo") else repr(value) if isinstance(value, str) else str(value)
 
 
 def _iso(value) -> str:
@@ -93,56 +138,96 @@ def _iso(value) -> str:
     return iso(value) or ""
 
 
-def _limits_table(lims) -> None:
-    from mailadmin.services.limits import display
-
-    table = new_table("limits")
+# -- limits ----------------------------------------------------------------------------------
+def _limits_table(out: Output, lims) -> None:
+    table = out.table("limits")
     table.add_column("limit")
     table.add_column("value", justify="right")
     table.add_column("source")
     for lim in lims:
-        table.add_row(lim.name, str(display(lim.value)), limit_source(lim))
-    console().print(table)
+        table.add_row(lim.name, str(display_limit(lim.value)), limit_source(lim))
+    out.print(table)
 
 
-def limits_view(d, fmt: Format) -> None:
+def already_inherited(out: Output, names: list[str]) -> None:
+    for name in names:
+        out.message(f"{name} already inherits from the package")
+
+
+def limits_view(out: Output, d, fmt: Format) -> None:
     """Every limit of the user's account: value and where it comes from."""
-    from mailadmin.services.limits import display
-
     if fmt is Format.json:
-        from mailadmin.services.limits import as_json
-
-        emit_json({"user": d.email, "package": d.package, "limits": as_json(d.limits)})
+        out.json(USER_LIMITS(user=d.email, package=d.package, limits={lim.name: limit_json(lim) for lim in d.limits}))
         return
     if fmt is Format.csv:
-        emit_list(
-            [{"limit": lim.name, "value": display(lim.value), "source": lim.source, "package_value": display(lim.package_value)}
-             for lim in d.limits],
-            [Column("limit"), Column("value"), Column("source"), Column("package_value")],
-            fmt,
-        )
+        out.rows([LIMIT_ROW(limit=lim.name, **limit_json(lim)) for lim in d.limits], LIMIT_COLUMNS, fmt)
         return
-    _limits_table(d.limits)
-    message(f"{d.email} on package {d.package}: `--set NAME=VALUE` overrides, `--inherit NAME` goes back to the package")
+    _limits_table(out, d.limits)
+    out.message(f"{d.email} on package {d.package}: `--set NAME=VALUE` overrides, `--inherit NAME` goes back to the package")
 
 
-def bulk_report(report, fmt: Format) -> None:
-    """JSON on stdout with -o json; else a dry run lists the ids it would change on stdout.
+# -- IP allow-lists --------------------------------------------------------------------------
+def ip_allowed(out: Output, change, fmt: Format) -> None:
+    if fmt is Format.json:
+        out.json(IP_ALLOWED(user=change.user, ip_allow=change.ip_allow, added=change.done, unchanged=change.unchanged))
+    _ip_messages(out, change, "added", "already on")
+
+
+def ip_denied(out: Output, change, fmt: Format) -> None:
+    if fmt is Format.json:
+        out.json(IP_DENIED(user=change.user, ip_allow=change.ip_allow, removed=change.done, unchanged=change.unchanged))
+    _ip_messages(out, change, "removed", "not on")
+
+
+def _ip_messages(out: Output, change, verb: str, where: str) -> None:
+    if change.unchanged:
+        out.message(f"{where} the list: {', '.join(change.unchanged)}")
+    out.message(f"{verb} {len(change.done)}; allow-list now: {', '.join(change.ip_allow) or 'empty (every address allowed)'}")
+
+
+# -- lifecycle runs --------------------------------------------------------------------------
+def bulk_json(report) -> dict[str, Any]:
+    return BULK_REPORT(changed=report.changed, unchanged=report.unchanged,
+                       failed=[BULK_FAILURE(id=f.ref, error=FAILURE_TEXT[f.problem]) for f in report.failed])
+
+
+def bulk_report(out: Output, report, fmt: Format) -> None:
+    """JSON on stdout with -o json; else a dry run lists the emails it would change on stdout.
     The one-line summary goes to stderr (the caller prints it, or raises it as the error)."""
     if fmt is Format.json:
-        emit_json(report.as_json())
+        out.json(bulk_json(report))
     elif report.dry_run:
-        sys.stdout.writelines(f"{e}\n" for e in report.changed)
+        out.lines(report.changed)
 
 
-def package_picker(views) -> None:
+def bulk_summary(report) -> str:
+    """`suspended 3 users; 1 unchanged (1 closed); 2 failed`, or the one email when it is alone."""
+    n = len(report.changed)
+    who = report.changed[0] if n == 1 and not report.unchanged and not report.failed else f"{n} user{'s' if n != 1 else ''}"
+    line = f"dry run: would {report.action} {who}" if report.dry_run else f"{PAST[report.action]} {who}"
+    if report.unchanged:
+        why = ", ".join(f"{count} {reason}" for reason, count in report.unchanged_why.items())
+        line += f"; {len(report.unchanged)} unchanged ({why})"
+    if report.failed:
+        line += f"; {len(report.failed)} failed"
+    if report.dry_run:
+        line += "; nothing changed"
+    return line
+
+
+def bulk_failure(report) -> str:
+    """The error line of a run where some references failed (with --skip-missing): exit 1."""
+    return f"{bulk_summary(report)}: {preview([f.ref for f in report.failed])}"
+
+
+# -- the create wizard -----------------------------------------------------------------------
+def package_picker(out: Output, views) -> None:
     """The wizard's second step: the packages to choose from, numbered, on stderr."""
-    table = new_table("step 2 of 2: choose a package")
+    table = out.table("step 2 of 2: choose a package")
     for col in ("#", "package", "role", "daily", "monthly", "credits", "expires after"):
         table.add_column(col)
     for i, v in enumerate(views, 1):
-        data = v.as_json()
-        table.add_row(str(i), v.name, v.role, str(data["limits"]["daily"]), str(data["limits"]["monthly"]),
-                      f"{data['credit_cost']}/email" if v.credits_enabled else "off",
+        table.add_row(str(i), v.name, v.role, str(display_limit(v.limits.get("daily"))), str(display_limit(v.limits.get("monthly"))),
+                      f"{format_amount(v.credit_cost)}/email" if v.credits_enabled else "off",
                       f"{v.expires_after} days" if v.expires_after else "never")
-    console(stderr=True).print(table)
+    out.print(table, stderr=True)

@@ -1,56 +1,115 @@
-"""Finding users and their accounts from what an operator types: an email or `#ID`."""
+"""Finding users and their accounts from typed references: one user, or a stream of them.
+
+Both paths are the same lookup: references are grouped into chunks and looked up with
+`IN (...)`, emails as typed first (the store keeps only normalised addresses, so a hit is valid
+by construction) and only the misses validated with email-validator and tried again in their
+normal form. An id that cannot exist (beyond the INTEGER column) is not found without a query.
+"""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from mailadmin.errors import Conflict, InvalidInput, NotFound
+from mailadmin.errors import Conflict, InvalidInput, MailadminError, NotFound
+from mailadmin.operation import Operation
+from mailadmin.refs import UserRef, normalise_email
+from mailadmin.services.batching import CHUNK, Progress, no_progress
 from mailadmin.store.models import Account, User
 
-
-# Plain ASCII addresses are looked up as typed (lower-cased) before email-validator is loaded:
-# the store keeps only normalised addresses, so a hit is valid by construction, and only a miss
-# pays for validation (the import, and about 30 us an address).
-SIMPLE_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+LIST_HINT = "see `mailadmin users list --search TEXT`"
 
 
-def normalise_email(raw: str) -> str:
-    """Validated and normalised (IDNA domain, lower-case): the one spelling the store keeps."""
-    from email_validator import EmailNotValidError, validate_email
+@dataclass(frozen=True)
+class BadRef:
+    """A line that names no user at all (neither an email nor #ID), kept to be reported."""
 
-    try:
-        info = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidInput(f"{raw!r} is not a valid email address: {exc}") from None
-    return f"{info.local_part}@{info.ascii_domain}".lower()
+    text: str
+    error: InvalidInput
 
-
-def parse_ref(ref: str) -> int | str:
-    """`#12` -> 12; an email -> the spelling to look up (see SIMPLE_EMAIL)."""
-    ref = ref.strip()
-    if ref.startswith("#"):
-        if not ref[1:].isdigit():
-            raise InvalidInput(f"{ref!r} is not a user id: use #ID (digits) or an email")
-        return int(ref[1:])
-    if SIMPLE_EMAIL.match(ref):
-        return ref.lower()
-    if "@" not in ref:
-        raise InvalidInput(f"{ref!r} is neither an email nor #ID")
-    return normalise_email(ref)
+    def __str__(self) -> str:
+        return self.text
 
 
-def find_user(session: Session, ref: str) -> User:
-    key = parse_ref(ref)
-    query = select(User).where(User.id == key) if isinstance(key, int) else select(User).where(User.email == key)
-    user = session.execute(query).scalar_one_or_none()
-    if user is None:
-        if isinstance(key, str):
-            normalise_email(ref)  # a simple-looking but invalid address is exit 2, not 3
-        raise NotFound(f"no user {ref.strip()!r}", hint="see `mailadmin users list --search TEXT`")
-    return user
+def no_such_user(ref: object) -> NotFound:
+    return NotFound(f"no user {str(ref).strip()!r}", hint=LIST_HINT)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One reference and what it named: a row of the caller's query, or why there is none."""
+
+    ref: UserRef | BadRef
+    row: Any = None
+    error: MailadminError | None = None
+
+
+def resolve(session: Session, refs: Iterable[UserRef | BadRef], query: Select, *, chunk: int = CHUNK,
+            progress: Progress = no_progress) -> Iterator[Resolved]:
+    """Each reference with its row of `query` (which selects from User and returns User.id and
+    User.email as its first two columns), in input order, a chunk at a time: the input streams."""
+    buffer: list[UserRef | BadRef] = []
+    done = 0
+    for ref in refs:
+        buffer.append(ref)
+        if len(buffer) >= chunk:
+            yield from _resolve_chunk(session, buffer, query)
+            done += len(buffer)
+            progress("resolving users", done, None)
+            buffer = []
+    if buffer:
+        yield from _resolve_chunk(session, buffer, query)
+        progress("resolving users", done + len(buffer), None)
+
+
+def _resolve_chunk(session: Session, refs: list[UserRef | BadRef], query: Select) -> list[Resolved]:
+    ids = {r.id for r in refs if isinstance(r, UserRef) and r.id is not None and r.can_exist}
+    emails = {r.email for r in refs if isinstance(r, UserRef) and r.email is not None}
+    by_id = {row[0]: row for row in session.execute(query.where(User.id.in_(ids)))} if ids else {}
+    by_email = {row[1]: row for row in session.execute(query.where(User.email.in_(emails)))} if emails else {}
+    # misses typed in a form the store does not keep: validate, and try their normal form
+    retry: dict[str, str | InvalidInput] = {}
+    for ref in refs:
+        if isinstance(ref, UserRef) and ref.email is not None and ref.email not in by_email and not ref.normalised:
+            try:
+                retry[ref.email] = normalise_email(ref.email)
+            except InvalidInput as exc:
+                retry[ref.email] = exc
+    second = {v for k, v in retry.items() if isinstance(v, str) and v != k}
+    if second:
+        by_email.update({row[1]: row for row in session.execute(query.where(User.email.in_(second)))})
+    out: list[Resolved] = []
+    for ref in refs:
+        if isinstance(ref, BadRef):
+            out.append(Resolved(ref, error=ref.error))
+        elif ref.id is not None:
+            row = by_id.get(ref.id)
+            out.append(Resolved(ref, row) if row is not None else Resolved(ref, error=no_such_user(ref)))
+        else:
+            key = retry.get(ref.email, ref.email)  # type: ignore[arg-type]
+            if isinstance(key, InvalidInput):
+                out.append(Resolved(ref, error=key))  # a simple-looking but invalid address: exit 2, not 3
+            else:
+                row = by_email.get(key)
+                out.append(Resolved(ref, row) if row is not None else Resolved(ref, error=no_such_user(ref)))
+    return out
+
+
+def resolve_one(session: Session, ref: UserRef, query: Select) -> Any:
+    """The row of `query` for one reference, or its error raised."""
+    (found,) = _resolve_chunk(session, [ref], query)
+    if found.error is not None:
+        raise found.error
+    return found.row
+
+
+def find_user(op: Operation, ref: UserRef) -> User:
+    """The User one reference names (exit 3 when none, 2 when it is no valid address)."""
+    row = resolve_one(op.session, ref, select(User.id, User.email))
+    return op.session.get(User, row[0])
 
 
 def account_of(session: Session, user: User) -> Account:

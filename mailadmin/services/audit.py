@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
+from mailadmin.operation import Operation
 from mailadmin.store.models import AuditEntry, AuditHead
-from mailadmin.timeutil import utcnow
 
 GENESIS = "0" * 64
 
@@ -32,15 +32,16 @@ class Change:
     after: dict[str, Any] | None = None
 
 
-def record(session: Session, actor: str, action: str, target: str, before=None, after=None) -> None:
-    record_many(session, actor, [Change(action, target, before, after)])
+def record(op: Operation, action: str, target: str, before=None, after=None) -> None:
+    record_many(op, [Change(action, target, before, after)])
 
 
-def record_many(session: Session, actor: str, changes: Iterable[Change], *, chunk: int = 5000) -> int:
-    """Append entries for many changes with one executemany per chunk. Returns the count."""
+def record_many(op: Operation, changes: Iterable[Change], *, chunk: int = 5000) -> int:
+    """Append entries for many changes with one executemany per chunk. Returns the count.
+    Each entry names the operation's actor and time."""
+    session, actor, at = op.session, op.actor.name, op.now
     head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
     last_id, last_hash, count = (head.last_id, head.last_hash, head.count) if head else (0, GENESIS, 0)
-    at = utcnow()
     rows: list[dict[str, Any]] = []
     written = 0
     for change in changes:
@@ -112,7 +113,7 @@ def _dump(value: dict[str, Any] | None) -> str | None:
 @dataclass(frozen=True)
 class AuditRow:
     id: int
-    at: datetime
+    at: datetime | None  # None: the stored time no longer parses (someone edited the store)
     actor: str
     action: str
     target: str
@@ -120,17 +121,24 @@ class AuditRow:
     after: Any
 
 
+# The columns as stored: a time or a JSON text that someone edited into garbage must be reported,
+# not crash the reader, so they are read raw (SQLite keeps text; PostgreSQL enforces its types).
+_RAW = (AuditEntry.id, type_coerce(AuditEntry.at, String).label("at"), AuditEntry.actor, AuditEntry.action,
+        AuditEntry.target, AuditEntry.before, AuditEntry.after, AuditEntry.prev_hash, AuditEntry.hash)
+
+
 def entries(
-    session: Session,
+    op: Operation,
     *,
     actor: str | None = None,
     target: str | None = None,
     action: str | None = None,
     since: datetime | None = None,
     limit: int | None = 100,
+    offset: int = 0,
 ) -> list[AuditRow]:
     """Newest first. `target` matches a whole target (user:a@b.c) or a kind prefix (user:)."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    query = select(*_RAW).order_by(AuditEntry.id.desc())
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if target:
@@ -139,58 +147,108 @@ def entries(
         query = query.where(AuditEntry.action == action)
     if since:
         query = query.where(AuditEntry.at >= since)
+    if offset:
+        query = query.offset(offset)
     if limit:
         query = query.limit(limit)
     return [
-        AuditRow(e.id, e.at, e.actor, e.action, e.target, _load(e.before), _load(e.after))
-        for e in session.execute(query).scalars()
+        AuditRow(e.id, _time(e.at), e.actor, e.action, e.target, _load(e.before), _load(e.after))
+        for e in op.session.execute(query)
     ]
 
 
+def _time(value: Any) -> datetime | None:
+    """A stored time as UTC, or None when it no longer parses."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    """Before/after as stored JSON; text that no longer parses is shown as it is."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest entry of the chain, to be kept somewhere else: `verify --from HASH` proves the
+    log still holds it and extends it (Certificate Transparency's signed tree heads, unsigned)."""
+
+    seq: int
+    hash: str
+    entries: int
+
+
+def head(op: Operation) -> Head:
+    row = op.session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+    return Head(row.last_id, row.last_hash, row.count) if row else Head(0, GENESIS, 0)
 
 
 @dataclass(frozen=True)
 class Problem:
-    entry_id: int
+    entry_id: int | None
     problem: str
 
 
-def verify(session: Session) -> tuple[int, list[Problem]]:
-    """Walk the chain in id order; return (entries checked, problems found)."""
+@dataclass(frozen=True)
+class Verification:
+    checked: int
+    problems: list[Problem]
+    from_hash: str | None = None
+    from_seq: int | None = None  # where the kept head was found in the chain
+
+
+def verify(op: Operation, *, from_hash: str | None = None) -> Verification:
+    """Walk the chain in id order. With `from_hash` (a head kept elsewhere), the chain must also
+    hold that entry, so deleting the whole log, or its tail with the head row, is found."""
+    session = op.session
     problems: list[Problem] = []
-    prev_id, prev_hash, checked = 0, GENESIS, 0
+    prev_id, prev_hash, checked, found_at = 0, GENESIS, 0, None
     for entry in _stream(session):
         checked += 1
         if entry.id != prev_id + 1:
             problems.append(Problem(entry.id, f"entries {prev_id + 1}..{entry.id - 1} are missing (deleted)"))
         if entry.prev_hash != prev_hash:
             problems.append(Problem(entry.id, "does not follow the previous entry (an entry before it was deleted or altered)"))
-        row = {c: getattr(entry, c) for c in ("id", "at", "actor", "action", "target", "before", "after", "prev_hash")}
-        if entry_hash(row) != entry.hash:
-            problems.append(Problem(entry.id, "content does not match its hash (edited)"))
+        at = _time(entry.at)
+        if at is None:
+            problems.append(Problem(entry.id, "its time no longer parses (edited)"))
+        else:
+            row = {"id": entry.id, "at": at, "actor": entry.actor, "action": entry.action, "target": entry.target,
+                   "before": entry.before, "after": entry.after, "prev_hash": entry.prev_hash}
+            if entry_hash(row) != entry.hash:
+                problems.append(Problem(entry.id, "content does not match its hash (edited)"))
+        if entry.hash == from_hash:
+            found_at = entry.id
         prev_id, prev_hash = entry.id, entry.hash
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
-    if head is None:
+    head_row = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+    if head_row is None:
         if checked:
             problems.append(Problem(prev_id, "the chain head is missing"))
     else:
-        if head.last_id != prev_id or head.last_hash != prev_hash:
-            problems.append(Problem(head.last_id, f"the log ends at entry {prev_id} but its head records entry {head.last_id} (newest entries deleted)"))
-        if head.count != checked:
-            problems.append(Problem(prev_id, f"{head.count} entries were written, {checked} remain"))
-    return checked, problems
+        if head_row.last_id != prev_id or head_row.last_hash != prev_hash:
+            problems.append(Problem(head_row.last_id, f"the log ends at entry {prev_id} but its head records entry {head_row.last_id} (newest entries deleted)"))
+        if head_row.count != checked:
+            problems.append(Problem(prev_id, f"{head_row.count} entries were written, {checked} remain"))
+    if from_hash is not None and found_at is None:
+        problems.append(Problem(None, f"the kept head {from_hash[:16]}... is not in the log (the log, or its newest entries, were deleted)"))
+    return Verification(checked, problems, from_hash, found_at)
 
 
-def _stream(session: Session) -> Iterator[AuditEntry]:
+def _stream(session: Session) -> Iterator[Any]:
     last = 0
     while True:
-        batch = session.execute(
-            select(AuditEntry).where(AuditEntry.id > last).order_by(AuditEntry.id).limit(5000)
-        ).scalars().all()
+        batch = session.execute(select(*_RAW).where(AuditEntry.id > last).order_by(AuditEntry.id).limit(5000)).all()
         if not batch:
             return
         yield from batch
         last = batch[-1].id
-        session.expunge_all()

@@ -1,36 +1,36 @@
-"""IP allow-lists: CIDRs (IPv4 and IPv6) an account may be reached from.
+"""IP allow-lists: the networks (IPv4 and IPv6) an account may be reached from.
 
-Input is normalised to network form (`10.1.2.3/24` -> `10.1.2.0/24`; a bare address becomes /32
-or /128), duplicates merge, and one invalid entry refuses the whole command (nothing written).
+Networks arrive parsed (cli/parse.ip_networks: network form, duplicates merged, one bad item
+refuses the whole command). Stored as their text, listed IPv4 first, then by address and prefix.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Sequence, Union
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
 
 from mailadmin.errors import InvalidInput
+from mailadmin.operation import Operation
+from mailadmin.refs import UserRef
 from mailadmin.services import audit
+from mailadmin.services.accounts import account_of, find_user
 from mailadmin.store.models import AccountIP
 
-
-def normalise(raw: str) -> str:
-    value = raw.strip()
-    try:
-        return str(ipaddress.ip_network(value, strict=False))
-    except ValueError:
-        raise InvalidInput(f"{raw!r} is not an IP address or CIDR (e.g. 203.0.113.7, 198.51.100.0/24, 2001:db8::/32)") from None
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
-def parse_many(items: Iterable[str]) -> list[str]:
-    """Every item normalised, in the order given, duplicates merged; any bad item -> exit 2."""
-    out = [normalise(i) for i in items]
-    if not out:
-        raise InvalidInput("give at least one address or CIDR")
-    return list(dict.fromkeys(out))
+@dataclass(frozen=True)
+class IpChange:
+    """What allow/deny did: `done` (added or removed), `unchanged` (already on, or not on, the
+    list), and the whole list after the change."""
+
+    user: str
+    done: list[str]
+    unchanged: list[str]
+    ip_allow: list[str]
 
 
 def sort_cidrs(cidrs: Iterable[str]) -> list[str]:
@@ -39,33 +39,35 @@ def sort_cidrs(cidrs: Iterable[str]) -> list[str]:
     return [str(n) for n in sorted(nets, key=lambda n: (n.version, n.network_address, n.prefixlen))]
 
 
-def allow(session: Session, actor: str, ref: str, items: Iterable[str]) -> tuple[str, list[str], list[str], list[str]]:
-    """Add CIDRs to the user's account. Returns (email, added, already there, the whole list)."""
-    from mailadmin.services.accounts import account_of, find_user
-
-    cidrs = parse_many(items)
-    user = find_user(session, ref)
-    account = account_of(session, user)
-    have = set(session.execute(select(AccountIP.cidr).where(AccountIP.account_id == account.id)).scalars())
-    added = [c for c in cidrs if c not in have]
-    if added:
-        session.execute(insert(AccountIP), [{"account_id": account.id, "cidr": c} for c in added])
-        audit.record(session, actor, "account.allow_ip", f"user:{user.email}", {"ip_allow": sort_cidrs(have)},
-                     {"ip_allow": sort_cidrs(have | set(added)), "added": added})
-    return user.email, added, [c for c in cidrs if c in have], sort_cidrs(have | set(added))
+def _cidrs(networks: Sequence[Network]) -> list[str]:
+    if not networks:
+        raise InvalidInput("give at least one address or CIDR")
+    # a script may pass 10.1.2.3/24 as an interface: the list keeps networks only
+    return list(dict.fromkeys(str(ipaddress.ip_network(n, strict=False)) for n in networks))
 
 
-def deny(session: Session, actor: str, ref: str, items: Iterable[str]) -> tuple[str, list[str], list[str], list[str]]:
-    """Remove CIDRs. Returns (email, removed, not on the list, the whole list)."""
-    from mailadmin.services.accounts import account_of, find_user
+def allow(op: Operation, ref: UserRef, networks: Sequence[Network]) -> IpChange:
+    """Add networks to the user's account."""
+    return _change(op, ref, networks, adding=True)
 
-    cidrs = parse_many(items)
-    user = find_user(session, ref)
-    account = account_of(session, user)
-    have = set(session.execute(select(AccountIP.cidr).where(AccountIP.account_id == account.id)).scalars())
-    removed = [c for c in cidrs if c in have]
-    if removed:
-        session.execute(delete(AccountIP).where(AccountIP.account_id == account.id, AccountIP.cidr.in_(removed)))
-        audit.record(session, actor, "account.deny_ip", f"user:{user.email}", {"ip_allow": sort_cidrs(have)},
-                     {"ip_allow": sort_cidrs(have - set(removed)), "removed": removed})
-    return user.email, removed, [c for c in cidrs if c not in have], sort_cidrs(have - set(removed))
+
+def deny(op: Operation, ref: UserRef, networks: Sequence[Network]) -> IpChange:
+    """Remove networks from the user's account."""
+    return _change(op, ref, networks, adding=False)
+
+
+def _change(op: Operation, ref: UserRef, networks: Sequence[Network], *, adding: bool) -> IpChange:
+    cidrs = _cidrs(networks)
+    user = find_user(op, ref)
+    account = account_of(op.session, user)
+    have = set(op.session.execute(select(AccountIP.cidr).where(AccountIP.account_id == account.id)).scalars())
+    done = [c for c in cidrs if (c not in have) == adding]
+    after = have | set(done) if adding else have - set(done)
+    if done:
+        if adding:
+            op.session.execute(insert(AccountIP), [{"account_id": account.id, "cidr": c} for c in done])
+        else:
+            op.session.execute(delete(AccountIP).where(AccountIP.account_id == account.id, AccountIP.cidr.in_(done)))
+        audit.record(op, "account.allow_ip" if adding else "account.deny_ip", f"user:{user.email}",
+                     {"ip_allow": sort_cidrs(have)}, {"ip_allow": sort_cidrs(after), "added" if adding else "removed": done})
+    return IpChange(user.email, done, [c for c in cidrs if c not in done], sort_cidrs(after))

@@ -2,7 +2,7 @@
 
 Every command here is the same set-based run, so a single user and a script's stream of ids
 follow one set of rules:
-1. resolve the references in chunks (`WHERE email IN (...)`), streaming the input;
+1. resolve the references in chunks (services/accounts.resolve), streaming the input;
 2. all-or-nothing: an unknown user stops the run before anything is written (exit 3), unless
    `skip_missing`, which reports it under `failed` and goes on (exit 1 at the end);
 3. classify each user: `changed`, or `unchanged` when its state already is what was asked
@@ -14,42 +14,31 @@ follow one set of rules:
    the caller's single transaction: killed half-way, the store keeps all or none of it.
 
 A single-user invocation (`single=True`) turns `unchanged` and refusals into exit 5 with the
-reason, and an unknown user into exit 3 naming it.
+reason, and an unknown user into exit 3 naming it. Statuses before and after come from
+services/status.py, like everywhere else.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import delete, insert, literal, select, update
-from sqlalchemy.orm import Session
 
 from mailadmin.errors import Conflict, InvalidInput, NotFound
-from mailadmin.services import audit, status
-from mailadmin.services.batching import CHUNK, Progress, chunks, no_progress
+from mailadmin.operation import Operation
+from mailadmin.refs import UserRef
+from mailadmin.services import accounts, audit, status
+from mailadmin.services.accounts import BadRef, Resolved
+from mailadmin.services.batching import Progress, chunks, no_progress
 from mailadmin.services.validate import text
 from mailadmin.store.models import Account, Suspension, User
-from mailadmin.timeutil import utcnow
+from mailadmin.vocab import CLOSED, DEFAULT_SUSPENSION_CODE, LIFECYCLE_ACTIONS
 
-ACTIONS = ("suspend", "unsuspend", "close", "reopen", "delete")
-PAST = {"suspend": "suspended", "unsuspend": "unsuspended", "close": "closed", "reopen": "reopened", "delete": "deleted"}
-KNOWN_CODES = ("billing", "abuse", "bounces", "manual", "security", "compliance", "expired")
-DEFAULT_CODE = "manual"
-_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-
-
-
-def check_code(code: str) -> str:
-    value = code.strip().lower()
-    if not _CODE.match(value):
-        raise InvalidInput(
-            f"suspension code {code!r} is not a code: a lower-case word of at most 32 characters "
-            f"(e.g. {', '.join(KNOWN_CODES[:4])})"
-        )
-    return value
+SUSPEND, UNSUSPEND, CLOSE, REOPEN, DELETE = LIFECYCLE_ACTIONS
+INVALID, MISSING = "invalid", "missing"  # why a reference is under `failed`
+_PHASE = {SUSPEND: "suspended", UNSUSPEND: "unsuspended", CLOSE: "closed", REOPEN: "reopened", DELETE: "deleted"}
 
 
 @dataclass(slots=True)
@@ -61,106 +50,68 @@ class Target:
     account_id: int | None
     standing: tuple[str, ...] = ()  # codes of suspensions that count now
 
+    @property
+    def own_status(self) -> str:
+        return status.own_status(self.closed, self.standing)
+
+
+@dataclass(frozen=True)
+class Failed:
+    ref: str  # as it was given
+    problem: str  # INVALID (names no user) | MISSING (no such user)
+
 
 @dataclass
 class BulkReport:
+    """What a run did: emails changed and unchanged (with why, counted), references that failed."""
+
     action: str
     dry_run: bool = False
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     unchanged_why: dict[str, int] = field(default_factory=dict)
-    failed: list[dict[str, str]] = field(default_factory=list)
-
-    def as_json(self) -> dict:
-        return {"changed": self.changed, "unchanged": self.unchanged, "failed": self.failed}
-
-    def summary(self) -> str:
-        verb = PAST[self.action]
-        n = len(self.changed)
-        who = self.changed[0] if n == 1 and not self.unchanged and not self.failed else f"{n} user{'s' if n != 1 else ''}"
-        line = f"dry run: would {self.action} {who}" if self.dry_run else f"{verb} {who}"
-        if self.unchanged:
-            why = ", ".join(f"{count} {reason}" for reason, count in self.unchanged_why.items())
-            line += f"; {len(self.unchanged)} unchanged ({why})"
-        if self.failed:
-            line += f"; {len(self.failed)} failed"
-        if self.dry_run:
-            line += "; nothing changed"
-        return line
+    failed: list[Failed] = field(default_factory=list)
 
 
-def preview(items: list[str], shown: int = 5) -> str:
-    """'a, b, c (and 12 more)': a long list in one line."""
-    head = ", ".join(items[:shown])
-    return head + (f" (and {len(items) - shown} more)" if len(items) > shown else "")
+def _preview(items: list[str], shown: int = 5) -> str:
+    """'a, b, c (and 12 more)', for the errors raised here (render/users.preview for output)."""
+    return ", ".join(items[:shown]) + (f" (and {len(items) - shown} more)" if len(items) > shown else "")
 
 
 # -- resolving references --------------------------------------------------------------------
-def resolve(
-    session: Session, refs: Iterable[str], *, progress: Progress = no_progress
-) -> tuple[list[Target], list[str], list[str]]:
-    """(targets in input order without repeats, unknown refs, invalid refs), a chunk at a time."""
-    from mailadmin.services.accounts import parse_ref
+def _query():
+    return select(User.id, User.email, User.status, User.is_owner, User.account_id)
 
+
+def resolve(op: Operation, refs: Iterable[UserRef | BadRef], *,
+            progress: Progress = no_progress) -> tuple[list[Target], list[Resolved]]:
+    """(targets in input order without repeats, references that name no user), streamed."""
     targets: list[Target] = []
     seen: set[int] = set()
-    missing: list[str] = []
-    invalid: list[str] = []
-    buffer: list[tuple[str, int | str]] = []
-    resolved = [0]
-
-    def flush() -> None:
-        emails = [k for _, k in buffer if isinstance(k, str)]
-        ids = [k for _, k in buffer if isinstance(k, int)]
-        u = User.__table__.c  # Core columns: a third of the ORM-enabled select's overhead
-        cols = (u.id, u.email, u.status, u.is_owner, u.account_id)
-        by_email: dict[str, tuple] = {}
-        by_id: dict[int, tuple] = {}
-        if emails:
-            by_email = {row[1]: row for row in session.execute(select(*cols).where(u.email.in_(emails)))}
-        if ids:
-            by_id = {row[0]: row for row in session.execute(select(*cols).where(u.id.in_(ids)))}
-        for ref, key in buffer:
-            row = by_id.get(key) if isinstance(key, int) else by_email.get(key)
-            if row is None:
-                missing.append(ref)
-            elif row[0] not in seen:
-                seen.add(row[0])
-                targets.append(Target(row[0], row[1], row[2] == status.CLOSED, row[3], row[4]))
-        resolved[0] += len(buffer)
-        progress("resolving users", resolved[0], None)
-        buffer.clear()
-
-    for raw in refs:
-        ref = raw.strip()
-        try:
-            buffer.append((ref, parse_ref(ref)))
-        except InvalidInput:
-            invalid.append(ref)
-        if len(buffer) >= CHUNK:
-            flush()
-    if buffer:
-        flush()
-    return targets, missing, invalid
+    failures: list[Resolved] = []
+    for found in accounts.resolve(op.session, refs, _query(), progress=progress):
+        if found.error is not None:
+            failures.append(found)
+        elif found.row[0] not in seen:
+            uid, email, stored, is_owner, account_id = found.row
+            seen.add(uid)
+            targets.append(Target(uid, email, stored == CLOSED, is_owner, account_id))
+    return targets, failures
 
 
-def _load_standing(session: Session, chunk: list[Target], now: datetime) -> None:
+def _load_standing(op: Operation, chunk: list[Target]) -> None:
     codes: dict[int, list[str]] = {}
     s = Suspension.__table__.c
-    for uid, code in session.execute(
-        select(s.user_id, s.code).where(s.user_id.in_([t.id for t in chunk]), status.standing(now, s)).order_by(s.id)
+    for uid, code in op.session.execute(
+        select(s.user_id, s.code).where(s.user_id.in_([t.id for t in chunk]), status.standing(op.now, s)).order_by(s.id)
     ):
         codes.setdefault(uid, []).append(code)
     for t in chunk:
         t.standing = tuple(dict.fromkeys(codes.get(t.id, ())))
 
 
-def _own_status(t: Target) -> str:
-    return status.CLOSED if t.closed else status.SUSPENDED if t.standing else status.ACTIVE
-
-
 # -- the run ---------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class Request:
     action: str
     reason: str | None = None  # suspend, close
@@ -169,85 +120,85 @@ class Request:
     force: bool = False  # delete
 
 
-def make_request(action: str, *, reason: str | None = None, code: str | None = None, until: datetime | None = None,
-                 force: bool = False) -> Request:
-    """Validate the parameters before any user is looked at (bad input: exit 2, nothing read)."""
-    if action not in ACTIONS:
+def make_request(action: str, *, now: datetime, reason: str | None = None, code: str | None = None,
+                 until: datetime | None = None, force: bool = False) -> Request:
+    """Check the parameters before any user is looked at (bad input: exit 2, nothing read).
+    `code` is a code already (cli/parse.suspension_code); `until` must come after `now`."""
+    if action not in LIFECYCLE_ACTIONS:
         raise InvalidInput(f"unknown action {action!r}")
-    if action in ("suspend", "close"):
+    if action in (SUSPEND, CLOSE):
         if reason is None:
             raise InvalidInput(f"{action} needs --reason TEXT")
         reason = text(reason, "reason")
-    if action == "suspend":
-        code = check_code(code or DEFAULT_CODE)
-        if until is not None and until <= utcnow():
+    if action == SUSPEND:
+        code = code or DEFAULT_SUSPENSION_CODE
+        if until is not None and until <= now:
             raise InvalidInput("--until must be in the future")
-    elif action == "unsuspend" and code is not None:
-        code = check_code(code)
-    return Request(action, reason=reason, code=code, until=until, force=force)
+    elif action != UNSUSPEND:
+        code = None
+    return Request(action, reason=reason, code=code, until=until if action == SUSPEND else None, force=force)
 
 
-def _classify(req: Request, t: Target) -> tuple[str, str | None]:
-    """('change', None) | ('unchanged', why) | ('refuse', why)."""
+CHANGE, UNCHANGED, REFUSE = "change", "unchanged", "refuse"
+
+
+def classify(req: Request, t: Target) -> tuple[str, str | None]:
+    """(CHANGE, None) | (UNCHANGED, why) | (REFUSE, why): the state machine, one user."""
     a = req.action
-    if a == "suspend":
+    if a == SUSPEND:
         if t.closed:
-            return "unchanged", "closed"
+            return UNCHANGED, "closed"
         if req.code in t.standing:
-            return "unchanged", f"already suspended ({req.code})"
-    elif a == "unsuspend":
+            return UNCHANGED, f"already suspended ({req.code})"
+    elif a == UNSUSPEND:
         if not (t.standing if req.code is None else req.code in t.standing):
-            return "unchanged", "not suspended" if req.code is None else f"no standing {req.code} suspension"
-    elif a == "close":
+            return UNCHANGED, "not suspended" if req.code is None else f"no standing {req.code} suspension"
+    elif a == CLOSE:
         if t.closed:
-            return "unchanged", "already closed"
-    elif a == "reopen":
+            return UNCHANGED, "already closed"
+    elif a == REOPEN:
         if not t.closed:
-            return "unchanged", "not closed"
-    elif a == "delete":
+            return UNCHANGED, "not closed"
+    elif a == DELETE:
         if not t.closed and not req.force:
-            return "refuse", f"{_own_status(t)}, not closed"
-    return "change", None
+            return REFUSE, f"{t.own_status}, not closed"
+    return CHANGE, None
 
 
 def run(
-    session: Session,
-    actor: str,
+    op: Operation,
     req: Request,
-    refs: Iterable[str],
+    refs: Iterable[UserRef | BadRef],
     *,
     single: bool = False,
     skip_missing: bool = False,
     dry_run: bool = False,
     progress: Progress = no_progress,
 ) -> BulkReport:
-    now = utcnow()
     report = BulkReport(req.action, dry_run=dry_run)
-    targets, missing, invalid = resolve(session, refs, progress=progress)
-    if single and invalid:
-        from mailadmin.services.accounts import parse_ref
-
-        parse_ref(invalid[0])  # raises the precise InvalidInput
-    if single and missing:
-        raise NotFound(f"no user {missing[0]!r}", hint="see `mailadmin users list --search TEXT`")
+    targets, failures = resolve(op, refs, progress=progress)
+    if single and failures:
+        raise failures[0].error  # the precise reason: not a reference (exit 2), or no such user (exit 3)
+    invalid = [str(f.ref) for f in failures if isinstance(f.error, InvalidInput)]
+    missing = [str(f.ref) for f in failures if not isinstance(f.error, InvalidInput)]
     if invalid and not skip_missing:
-        raise InvalidInput(f"{len(invalid)} line(s) are neither an email nor #ID: {preview(invalid)}; nothing changed")
+        raise InvalidInput(f"{len(invalid)} line(s) are neither an email nor #ID: {_preview(invalid)}; nothing changed")
     if missing and not skip_missing:
-        raise NotFound(f"{len(missing)} unknown user(s): {preview(missing)}; nothing changed",
+        raise NotFound(f"{len(missing)} unknown user(s): {_preview(missing)}; nothing changed",
                        hint="fix the list, or add --skip-missing to go on without them")
-    report.failed = [{"id": r, "error": "not an email or #ID"} for r in invalid] + [{"id": r, "error": "no such user"} for r in missing]
+    report.failed = [Failed(r, INVALID) for r in invalid] + [Failed(r, MISSING) for r in missing]
 
     # classify everything before writing anything: a refusal must leave the store untouched
     plan: list[list[Target]] = []
     refused: list[tuple[str, str]] = []
     for chunk in chunks(targets):
-        _load_standing(session, chunk, now)
+        _load_standing(op, chunk)
         todo: list[Target] = []
         for t in chunk:
-            verdict, why = _classify(req, t)
-            if verdict == "change":
+            verdict, why = classify(req, t)
+            if verdict == CHANGE:
                 todo.append(t)
-            elif verdict == "refuse":
+            elif verdict == REFUSE:
                 refused.append((t.email, why))
             else:
                 if single:
@@ -259,46 +210,52 @@ def run(
         if single:
             raise Conflict(f"{refused[0][0]} is {refused[0][1]}; delete removes closed users",
                            hint=f"close it first (`mailadmin users close {refused[0][0]} --reason TEXT`) or add --force")
-        raise Conflict(f"{len(refused)} user(s) are not closed: {preview([e for e, _ in refused])}; nothing changed",
+        raise Conflict(f"{len(refused)} user(s) are not closed: {_preview([e for e, _ in refused])}; nothing changed",
                        hint="close them first, or add --force")
 
     for todo in plan:
         if not todo:
             continue
         if not dry_run:
-            _apply(session, actor, req, todo, now)
+            _apply(op, req, todo)
         report.changed.extend(t.email for t in todo)
-        progress(PAST[req.action], len(report.changed), len(targets))
+        progress(_PHASE[req.action], len(report.changed), len(targets))
     return report
 
 
 def _hint(req: Request, why: str | None) -> str | None:
-    if req.action == "suspend" and why == "closed":
+    if req.action == SUSPEND and why == "closed":
         return "reopen it first (`mailadmin users reopen USER`)"
-    if req.action == "suspend":
+    if req.action == SUSPEND:
         return "lift it first (`mailadmin users unsuspend USER --code CODE`) to change it"
-    if req.action == "unsuspend":
+    if req.action == UNSUSPEND:
         return "see its suspensions with `mailadmin users show USER`"
     return None
 
 
-def _apply(session: Session, actor: str, req: Request, todo: list[Target], now: datetime) -> None:
+def _apply(op: Operation, req: Request, todo: list[Target]) -> None:
+    session, actor, now = op.session, op.actor.name, op.now
     ids = [t.id for t in todo]
+    users = User.__table__.c
     a = req.action
     changes: list[audit.Change]
-    if a == "suspend":
+    if a == SUSPEND:
         cols = Suspension.__table__.c
         session.execute(  # INSERT ... SELECT: one statement per chunk, no per-row parameters
             insert(Suspension.__table__).from_select(
                 ["user_id", "code", "reason", "actor", "started_at", "until"],
-                select(User.__table__.c.id, literal(req.code, cols.code.type), literal(req.reason, cols.reason.type),
+                select(users.id, literal(req.code, cols.code.type), literal(req.reason, cols.reason.type),
                        literal(actor, cols.actor.type), literal(now, cols.started_at.type), literal(req.until, cols.until.type))
-                .where(User.__table__.c.id.in_(ids)),
+                .where(users.id.in_(ids)),
             )
         )
-        after = {"status": status.SUSPENDED, "code": req.code, "reason": req.reason, "until": req.until}
-        changes = [audit.Change("user.suspend", f"user:{t.email}", {"status": _own_status(t)}, after) for t in todo]
-    elif a == "unsuspend":
+        changes = [
+            audit.Change("user.suspend", f"user:{t.email}", {"status": t.own_status},
+                         {"status": status.own_status(t.closed, (*t.standing, req.code)), "code": req.code,
+                          "reason": req.reason, "until": req.until})
+            for t in todo
+        ]
+    elif a == UNSUSPEND:
         s = Suspension.__table__.c
         cond = [s.user_id.in_(ids), status.standing(now, s)]
         if req.code is not None:
@@ -308,26 +265,25 @@ def _apply(session: Session, actor: str, req: Request, todo: list[Target], now: 
         for t in todo:
             lifted = list(t.standing) if req.code is None else [req.code]
             left = [c for c in t.standing if c not in lifted]
-            after_status = status.CLOSED if t.closed else status.SUSPENDED if left else status.ACTIVE
-            changes.append(audit.Change("user.unsuspend", f"user:{t.email}", {"status": _own_status(t), "suspensions": list(t.standing)},
-                                        {"status": after_status, "lifted": lifted}))
-    elif a == "close":
+            changes.append(audit.Change("user.unsuspend", f"user:{t.email}", {"status": t.own_status, "suspensions": list(t.standing)},
+                                        {"status": status.own_status(t.closed, left), "lifted": lifted}))
+    elif a == CLOSE:
         session.execute(
-            update(User.__table__).where(User.__table__.c.id.in_(ids)).values(status=status.CLOSED, closed_reason=req.reason, closed_by=actor, closed_at=now)
+            update(User.__table__).where(users.id.in_(ids)).values(status=CLOSED, closed_reason=req.reason, closed_by=actor, closed_at=now)
         )
-        changes = [audit.Change("user.close", f"user:{t.email}", {"status": _own_status(t)},
-                                {"status": status.CLOSED, "reason": req.reason}) for t in todo]
-    elif a == "reopen":
+        changes = [audit.Change("user.close", f"user:{t.email}", {"status": t.own_status},
+                                {"status": status.own_status(True, t.standing), "reason": req.reason}) for t in todo]
+    elif a == REOPEN:
         session.execute(
-            update(User.__table__).where(User.__table__.c.id.in_(ids)).values(status=status.ACTIVE, closed_reason=None, closed_by=None, closed_at=None)
+            update(User.__table__).where(users.id.in_(ids)).values(status=status.ACTIVE, closed_reason=None, closed_by=None, closed_at=None)
         )
-        changes = [audit.Change("user.reopen", f"user:{t.email}", {"status": status.CLOSED},
-                                {"status": status.SUSPENDED if t.standing else status.ACTIVE}) for t in todo]
+        changes = [audit.Change("user.reopen", f"user:{t.email}", {"status": t.own_status},
+                                {"status": status.own_status(False, t.standing)}) for t in todo]
     else:  # delete: the user row (its suspensions cascade) and an owner's account; ledger and audit stay
-        accounts = [t.account_id for t in todo if t.is_owner and t.account_id is not None]
-        session.execute(delete(User.__table__).where(User.__table__.c.id.in_(ids)))
-        if accounts:
-            session.execute(delete(Account.__table__).where(Account.__table__.c.id.in_(accounts)))
+        owned = [t.account_id for t in todo if t.is_owner and t.account_id is not None]
+        session.execute(delete(User.__table__).where(users.id.in_(ids)))
+        if owned:
+            session.execute(delete(Account.__table__).where(Account.__table__.c.id.in_(owned)))
         changes = [audit.Change("user.delete", f"user:{t.email}",
-                                {"status": _own_status(t), "account_id": t.account_id, "is_owner": t.is_owner}, None) for t in todo]
-    audit.record_many(session, actor, changes)
+                                {"status": t.own_status, "account_id": t.account_id, "is_owner": t.is_owner}, None) for t in todo]
+    audit.record_many(op, changes)

@@ -1,89 +1,23 @@
-"""Limits: their names, how an operator spells a value, and an account's effective limits.
+"""An account's effective limits: the one inheritance rule, for one account or many.
 
 The link between a package and its accounts is live: an account's effective limit is its
 override row when one exists, else the package's row; a missing row or NULL means unlimited.
 Nothing is copied to accounts, so a package edit reaches every account that inherits, and an
-override survives package edits and package changes.
+override survives package edits and package changes. (Names and values are parsed in cli/parse.py.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from difflib import get_close_matches
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from mailadmin.errors import InvalidInput
+from mailadmin.operation import Operation
 from mailadmin.services.batching import CHUNK, chunks
+from mailadmin.vocab import LIMIT_NAMES  # noqa: F401 - re-exported: the limits every account has
 
-LIMIT_NAMES: tuple[str, ...] = (
-    "hourly",
-    "daily",
-    "monthly",
-    "contacts",
-    "segments",
-    "domains",
-    "triggers",
-    "evergreen_campaigns",
-    "threads",
-    "automation_actions",
-    "automation_monthly",
-    "suppressed_domains",
-    "team_members",
-)
-UNLIMITED = "unlimited"
-MAX_LIMIT = 10**15  # inside BIGINT with room; a typo of many digits fails loudly
 PACKAGE, OVERRIDE = "package", "override"
-
-
-def check_name(name: str) -> str:
-    """A known limit name, or InvalidInput naming the closest one."""
-    name = name.strip().lower().replace("-", "_")
-    if name not in LIMIT_NAMES:
-        close = get_close_matches(name, LIMIT_NAMES, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else f"limits are {', '.join(LIMIT_NAMES)}"
-        raise InvalidInput(f"unknown limit {name!r}", hint=hint)
-    return name
-
-
-def parse_value(text: str, name: str = "limit") -> int | None:
-    """'100' -> 100, 'unlimited' -> None. An integer >= 0, ASCII digits only."""
-    raw = text.strip().lower()
-    if raw == UNLIMITED:
-        return None
-    if not raw.isascii() or not raw.isdigit():
-        raise InvalidInput(f"{name} must be an integer >= 0 or 'unlimited', not {text!r}")
-    value = int(raw)
-    if value >= MAX_LIMIT:
-        raise InvalidInput(f"{name} {text} is too large; use 'unlimited'")
-    return value
-
-
-def parse_assignment(text: str) -> tuple[str, int | None]:
-    """'daily=5000' -> ('daily', 5000); 'hourly=unlimited' -> ('hourly', None)."""
-    if "=" not in text:
-        raise InvalidInput(f"{text!r} is not NAME=VALUE (e.g. daily=5000 or hourly=unlimited)")
-    name, value = text.split("=", 1)
-    name = check_name(name)
-    return name, parse_value(value, name)
-
-
-def parse_assignments(items: Iterable[str]) -> dict[str, int | None]:
-    """Several NAME=VALUE; naming one limit twice with different values is refused."""
-    out: dict[str, int | None] = {}
-    for item in items:
-        name, value = parse_assignment(item)
-        if name in out and out[name] != value:
-            raise InvalidInput(f"limit {name} is given twice with different values")
-        out[name] = value
-    return out
-
-
-def display(value: int | None) -> int | str:
-    """The JSON and table spelling: the integer, or 'unlimited'."""
-    return UNLIMITED if value is None else value
 
 
 @dataclass(frozen=True)
@@ -93,24 +27,22 @@ class EffectiveLimit:
     source: str  # package | override
     package_value: int | None
 
-    def as_json(self) -> dict:
-        return {"value": display(self.value), "source": self.source, "package_value": display(self.package_value)}
 
-
-def package_limits(session: Session, package_id: int) -> dict[str, int | None]:
+def package_limits(op: Operation, package_id: int) -> dict[str, int | None]:
     """Every limit of a package; a missing row reads as unlimited."""
     from mailadmin.store.models import PackageLimit
 
-    rows = dict(session.execute(select(PackageLimit.name, PackageLimit.value).where(PackageLimit.package_id == package_id)).all())
+    rows = dict(op.session.execute(select(PackageLimit.name, PackageLimit.value).where(PackageLimit.package_id == package_id)).all())
     return {name: rows.get(name) for name in LIMIT_NAMES}
 
 
-def overrides(session: Session, account_id: int) -> dict[str, int | None]:
+def overrides(op: Operation, account_id: int) -> dict[str, int | None]:
+    """The account's own values, where it has any."""
     from mailadmin.store.models import AccountLimit
 
     return {
         name: value
-        for name, value in session.execute(
+        for name, value in op.session.execute(
             select(AccountLimit.name, AccountLimit.value).where(AccountLimit.account_id == account_id)
         ).all()
         if name in LIMIT_NAMES
@@ -126,15 +58,16 @@ def effective(package: dict[str, int | None], override: dict[str, int | None]) -
     ]
 
 
-def effective_limits(session: Session, account) -> list[EffectiveLimit]:
+def effective_limits(op: Operation, account) -> list[EffectiveLimit]:
     """Every limit of one account with its value and where it comes from."""
-    return effective(package_limits(session, account.package_id), overrides(session, account.id))
+    return effective(package_limits(op, account.package_id), overrides(op, account.id))
 
 
-def effective_limits_many(session: Session, account_ids: Sequence[int], *, chunk: int = CHUNK) -> dict[int, list[EffectiveLimit]]:
+def effective_limits_many(op: Operation, account_ids: Sequence[int], *, chunk: int = CHUNK) -> dict[int, list[EffectiveLimit]]:
     """The same for many accounts in a few queries (lists, exports): account id -> limits."""
     from mailadmin.store.models import Account, AccountLimit, PackageLimit
 
+    session = op.session
     out: dict[int, list[EffectiveLimit]] = {}
     pkg_cache: dict[int, dict[str, int | None]] = {}
     for part in chunks(list(account_ids), chunk):
@@ -157,7 +90,3 @@ def effective_limits_many(session: Session, account_ids: Sequence[int], *, chunk
         for aid, pid in package_of.items():
             out[aid] = effective(pkg_cache[pid], own.get(aid, {}))
     return out
-
-
-def as_json(limits: Iterable[EffectiveLimit]) -> dict[str, dict]:
-    return {lim.name: lim.as_json() for lim in limits}

@@ -3,98 +3,35 @@ an optional validity period. Accounts read a package's limits live (see services
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Iterable
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mailadmin.errors import Conflict, InvalidInput
-from mailadmin.services import audit, limits
-from mailadmin.services.amounts import format_amount, parse_amount
-from mailadmin.services.validate import not_found, slug, text
+from mailadmin.operation import Operation
+from mailadmin.services import audit, status
+from mailadmin.services.diff import Changes, diff, sides
+from mailadmin.services.validate import by_name, slug, text
 from mailadmin.store.models import Account, AccountLimit, Package, PackageAsset, PackageLimit, Role, User
+from mailadmin.units import MAX_UNITS, display_limit, format_amount, format_percent
+from mailadmin.vocab import ASSET_KINDS, LIMIT_NAMES
 
-ASSET_KINDS = ("node", "bounce", "domain")
-_NODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,253}$")
-_PERCENT = re.compile(r"^([0-9]{1,3})(?:\.([0-9]{1,2}))?%?$")
-NEVER = "never"
+Asset = tuple[str, str]  # (kind, value): ("node", "mta1")
 
-
-# -- parsing what an operator types ----------------------------------------------------------
-def parse_bounce_limit(raw: str) -> int | None:
-    """'5', '2.5', '2.25%' -> 1/100 percent (500, 250, 225); 'none' -> no bounce limit."""
-    value = raw.strip().lower()
-    if value in ("none", "off"):
-        return None
-    match = _PERCENT.match(value)
-    if not match:
-        raise InvalidInput(f"bounce limit {raw!r} is not a percentage: use 0 to 100 with at most 2 decimals (e.g. 5 or 2.5), or none")
-    hundredths = int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0") or 0)
-    if hundredths > 10_000:
-        raise InvalidInput(f"bounce limit {raw} is over 100 %")
-    return hundredths
-
-
-def format_percent(hundredths: int | None) -> str | None:
-    """500 -> '5.00' (percent, exact digits)."""
-    if hundredths is None:
-        return None
-    return f"{hundredths // 100}.{hundredths % 100:02d}"
-
-
-def parse_expires_after(raw: str) -> int | None:
-    """Days (> 0), or 'never' for no validity period."""
-    value = raw.strip().lower()
-    if value == NEVER:
-        return None
-    if not value.isascii() or not value.isdigit() or int(value) <= 0:
-        raise InvalidInput(f"expires after must be a number of days > 0 or 'never', not {raw!r}")
-    if int(value) > 36_500:
-        raise InvalidInput(f"expires after {raw} days is more than 100 years; use 'never'")
-    return int(value)
-
-
-def parse_asset(raw: str) -> tuple[str, str]:
-    """'node=mta1' -> ('node', 'mta1'); bounce addresses are emails, domains IDNA-normalised."""
-    if "=" not in raw:
-        raise InvalidInput(f"{raw!r} is not KIND=VALUE (kinds: {', '.join(ASSET_KINDS)}; e.g. node=mta1)")
-    kind, value = (part.strip() for part in raw.split("=", 1))
-    kind = kind.lower()
-    if kind not in ASSET_KINDS:
-        raise InvalidInput(f"unknown asset kind {kind!r}: use {', '.join(ASSET_KINDS)}")
-    if kind == "bounce":
-        from mailadmin.services.accounts import normalise_email
-
-        return kind, normalise_email(value)
-    if kind == "domain":
-        return kind, normalise_domain(value)
-    value = value.lower()
-    if not _NODE.match(value):
-        raise InvalidInput(f"sending node {value!r} is not a node name (letters, digits, '.', '-', '_')")
-    return kind, value
-
-
-def normalise_domain(raw: str) -> str:
-    value = raw.strip().rstrip(".").lower()
-    try:
-        ascii_ = value.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise InvalidInput(f"{raw!r} is not a domain name") from None
-    labels = ascii_.split(".")
-    ok = len(labels) >= 2 and len(ascii_) <= 253 and all(
-        0 < len(label) <= 63 and re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", label) for label in labels
-    )
-    if not ok:
-        raise InvalidInput(f"{raw!r} is not a domain name")
-    return ascii_
+MAX_EXPIRES_AFTER = 36_500  # days; longer than 100 years is "never"
+# Changes that every account on the package feels, whatever it overrides. A new validity
+# period is not among them: it applies to accounts created from now on.
+REACHES_EVERY_ACCOUNT = ("role", "credits_enabled", "credit_cost", "allow_overuse", "bounce_limit")
 
 
 @dataclass
 class Settings:
-    """What create/edit were asked to set; None means 'not given' (edit keeps the value).
-    `bounce_limit` and `expires_after` use `clear_*` to say 'set to none/never'."""
+    """What create/edit were asked to set, as typed values; None means 'not given' (edit keeps
+    the value). `bounce_limit` (1/100 percent) and `expires_after` (days) use `clear_*` to say
+    'set to none/never'. `credit_cost` is in units of 1/10000 credit."""
 
     role: str | None = None
     description: str | None = None
@@ -106,43 +43,41 @@ class Settings:
     clear_bounce_limit: bool = False
     expires_after: int | None = None
     clear_expires_after: bool = False
-    assets: list[tuple[str, str]] = field(default_factory=list)
+    assets: list[Asset] = field(default_factory=list)
 
 
-def parse_settings(
-    *,
-    role: str | None = None,
-    description: str | None = None,
-    limit: Iterable[str] = (),
-    credits: bool | None = None,
-    credit_cost: str | None = None,
-    allow_overuse: bool | None = None,
-    bounce_limit: str | None = None,
-    expires_after: str | None = None,
-    asset: Iterable[str] = (),
-) -> Settings:
-    s = Settings(role=role, credits_enabled=credits, allow_overuse=allow_overuse)
-    if description is not None:
-        s.description = text(description, "description", allow_empty=True)
-    s.limits = limits.parse_assignments(limit)
-    if credit_cost is not None:
-        s.credit_cost = parse_amount(credit_cost, what="credit cost", allow_zero=True)
-    if bounce_limit is not None:
-        s.bounce_limit = parse_bounce_limit(bounce_limit)
-        s.clear_bounce_limit = s.bounce_limit is None
-    if expires_after is not None:
-        s.expires_after = parse_expires_after(expires_after)
-        s.clear_expires_after = s.expires_after is None
-    s.assets = sorted(set(parse_asset(a) for a in asset))
-    return s
+def _checked(settings: Settings) -> Settings:
+    """The meaning of typed settings (a script may pass anything): known limits, values in range."""
+    for name, value in settings.limits.items():
+        if name not in LIMIT_NAMES:
+            raise InvalidInput(f"unknown limit {name!r}", hint=f"limits are {', '.join(LIMIT_NAMES)}")
+        if value is not None and value < 0:
+            raise InvalidInput(f"{name} must be an integer >= 0 or 'unlimited', not {value}")
+    if settings.credit_cost is not None and not 0 <= settings.credit_cost < MAX_UNITS:
+        raise InvalidInput(f"credit cost {format_amount(settings.credit_cost)} is out of range")
+    if settings.bounce_limit is not None and not 0 <= settings.bounce_limit <= 10_000:
+        raise InvalidInput(f"bounce limit {format_percent(settings.bounce_limit)} is not between 0 and 100 %")
+    if settings.expires_after is not None and not 0 < settings.expires_after <= MAX_EXPIRES_AFTER:
+        raise InvalidInput(f"expires after must be 1 to {MAX_EXPIRES_AFTER} days or never, not {settings.expires_after}")
+    _check_assets(settings.assets)
+    if settings.description is not None:
+        return replace(settings, description=text(settings.description, "description", allow_empty=True))
+    return settings
+
+
+def _check_assets(assets: Iterable[Asset]) -> list[Asset]:
+    """Distinct assets in a stable order; an unknown kind is refused."""
+    out = sorted(set(assets))
+    for kind, _value in out:
+        if kind not in ASSET_KINDS:
+            raise InvalidInput(f"unknown asset kind {kind!r}: use {', '.join(ASSET_KINDS)}")
+    return out
 
 
 # -- reading ---------------------------------------------------------------------------------
 def get(session: Session, name: str) -> Package:
-    package = session.execute(select(Package).where(Package.name == name)).scalar_one_or_none()
-    if package is None:
-        raise not_found("package", name, names(session), list_command="mailadmin packages list")
-    return package
+    """THE package lookup: by name, or NotFound naming the closest one."""
+    return by_name(session, Package, name, "package", list_command="mailadmin packages list")
 
 
 def names(session: Session) -> list[str]:
@@ -154,31 +89,15 @@ class PackageView:
     name: str
     description: str
     role: str
-    limits: dict[str, int | None]
+    limits: dict[str, int | None]  # every limit name; None is unlimited
     credits_enabled: bool
-    credit_cost: int
+    credit_cost: int  # 1/10000 credit
     allow_overuse: bool
-    bounce_limit: int | None
-    expires_after: int | None
-    assets: dict[str, list[str]]
+    bounce_limit: int | None  # 1/100 percent
+    expires_after: int | None  # days
+    assets: dict[str, list[str]]  # every kind, each sorted
     accounts: int
-    created_at: object
-
-    def as_json(self) -> dict:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "role": self.role,
-            "limits": {k: limits.display(v) for k, v in self.limits.items()},
-            "credits_enabled": self.credits_enabled,
-            "credit_cost": format_amount(self.credit_cost),
-            "allow_overuse": self.allow_overuse,
-            "bounce_limit": format_percent(self.bounce_limit),
-            "expires_after": self.expires_after,
-            "assets": self.assets,
-            "accounts": self.accounts,
-            "created_at": self.created_at,
-        }
+    created_at: datetime
 
 
 def _assets(session: Session, package_ids: list[int]) -> dict[int, dict[str, list[str]]]:
@@ -196,11 +115,11 @@ def _assets(session: Session, package_ids: list[int]) -> dict[int, dict[str, lis
 def _views(session: Session, packages: list[Package]) -> list[PackageView]:
     ids = [p.id for p in packages]
     role_names = dict(session.execute(select(Role.id, Role.name)).all())
-    lim: dict[int, dict[str, int | None]] = {pid: {n: None for n in limits.LIMIT_NAMES} for pid in ids}
+    lim: dict[int, dict[str, int | None]] = {pid: {n: None for n in LIMIT_NAMES} for pid in ids}
     for pid, name, value in session.execute(
         select(PackageLimit.package_id, PackageLimit.name, PackageLimit.value).where(PackageLimit.package_id.in_(ids))
     ):
-        if name in limits.LIMIT_NAMES:
+        if name in LIMIT_NAMES:
             lim[pid][name] = value
     counts = dict(
         session.execute(
@@ -219,12 +138,58 @@ def _views(session: Session, packages: list[Package]) -> list[PackageView]:
     ]
 
 
-def list_packages(session: Session) -> list[PackageView]:
+def list_packages(op: Operation) -> list[PackageView]:
+    session = op.session
     return _views(session, list(session.execute(select(Package).order_by(Package.name)).scalars()))
 
 
-def describe(session: Session, name: str) -> PackageView:
-    return _views(session, [get(session, name)])[0]
+def describe(op: Operation, name: str) -> PackageView:
+    return _views(op.session, [get(op.session, name)])[0]
+
+
+def _snapshot(view: PackageView) -> dict[str, Any]:
+    """What the audit log records of a package: its settings as an operator spells them."""
+    return {
+        "name": view.name,
+        "description": view.description,
+        "role": view.role,
+        "limits": {k: display_limit(v) for k, v in view.limits.items()},
+        "credits_enabled": view.credits_enabled,
+        "credit_cost": format_amount(view.credit_cost),
+        "allow_overuse": view.allow_overuse,
+        "bounce_limit": format_percent(view.bounce_limit),
+        "expires_after": view.expires_after,
+        "assets": view.assets,
+    }
+
+
+def _fields(view: PackageView) -> dict[str, Any]:
+    """A package's settings flat (`limits.daily`), spelled as edits and their audit entries show them."""
+    snapshot = _snapshot(view)
+    flat = {k: v for k, v in snapshot.items() if k not in ("name", "limits", "assets")}
+    flat.update({f"limits.{k}": v for k, v in snapshot["limits"].items()})
+    return flat
+
+
+def _asked(settings: Settings) -> dict[str, Any]:
+    """The fields an edit sets, spelled like `_fields`, in a stable order."""
+    asked: dict[str, Any] = {}
+    if settings.role is not None:
+        asked["role"] = settings.role
+    if settings.description is not None:
+        asked["description"] = settings.description
+    if settings.credits_enabled is not None:
+        asked["credits_enabled"] = settings.credits_enabled
+    if settings.credit_cost is not None:
+        asked["credit_cost"] = format_amount(settings.credit_cost)
+    if settings.allow_overuse is not None:
+        asked["allow_overuse"] = settings.allow_overuse
+    if settings.bounce_limit is not None or settings.clear_bounce_limit:
+        asked["bounce_limit"] = format_percent(settings.bounce_limit)
+    if settings.expires_after is not None or settings.clear_expires_after:
+        asked["expires_after"] = settings.expires_after
+    asked.update({f"limits.{n}": display_limit(v) for n, v in settings.limits.items()})
+    return asked
 
 
 # -- changing --------------------------------------------------------------------------------
@@ -241,15 +206,10 @@ def _write_limits(session: Session, package_id: int, values: dict[str, int | Non
     session.execute(insert(PackageLimit), [{"package_id": package_id, "name": n, "value": v} for n, v in values.items()])
 
 
-def _snapshot(view: PackageView) -> dict:
-    data = view.as_json()
-    data.pop("accounts")
-    data.pop("created_at")
-    return data
-
-
-def create(session: Session, actor: str, name: str, settings: Settings) -> PackageView:
+def create(op: Operation, name: str, settings: Settings) -> PackageView:
+    session = op.session
     name = slug(name, "package")
+    settings = _checked(settings)
     if settings.role is None:
         raise InvalidInput("a package needs --role (the cap on what its accounts may do)", hint="see `mailadmin roles list`")
     role_id = _role_id(session, settings.role)
@@ -264,15 +224,17 @@ def create(session: Session, actor: str, name: str, settings: Settings) -> Packa
         allow_overuse=bool(settings.allow_overuse),
         bounce_limit=settings.bounce_limit,
         expires_after_days=settings.expires_after,
+        created_at=op.now,
     )
     session.add(package)
     session.flush()
     # every limit gets a row: what was not given is explicitly unlimited
-    _write_limits(session, package.id, {n: settings.limits.get(n) for n in limits.LIMIT_NAMES})
-    if settings.assets:
-        session.execute(insert(PackageAsset), [{"package_id": package.id, "kind": k, "value": v} for k, v in settings.assets])
-    view = describe(session, name)
-    audit.record(session, actor, "package.create", f"package:{name}", None, _snapshot(view))
+    _write_limits(session, package.id, {n: settings.limits.get(n) for n in LIMIT_NAMES})
+    assets = _check_assets(settings.assets)
+    if assets:
+        session.execute(insert(PackageAsset), [{"package_id": package.id, "kind": k, "value": v} for k, v in assets])
+    view = describe(op, name)
+    audit.record(op, "package.create", f"package:{name}", None, _snapshot(view))
     return view
 
 
@@ -282,87 +244,61 @@ class AccountImpact:
     owner: str | None
     inherits: list[str]  # changed limits this account takes from the package
     keeps_override: list[str]  # changed limits this account overrides (unaffected)
-
-    @property
-    def affected(self) -> bool:
-        return bool(self.inherits)
+    affected: bool  # the edit reaches it: a limit it inherits, or a change every account feels
 
 
 @dataclass
 class EditResult:
-    view: PackageView
-    changes: dict[str, dict]  # field -> {"before", "after"}
+    view: PackageView  # after the edit (before it, on a dry run or when nothing differs)
+    changes: Changes  # field -> {"before", "after"}, spelled as the audit log records them
     accounts: list[AccountImpact]
     dry_run: bool
     all_accounts_affected: bool  # a change other than limits reaches every account
 
     @property
     def affected(self) -> int:
-        return len(self.accounts) if self.all_accounts_affected else sum(a.affected for a in self.accounts)
+        return sum(a.affected for a in self.accounts)
 
     @property
     def keeping_override(self) -> int:
         return sum(bool(a.keeps_override) for a in self.accounts)
 
 
-def edit(session: Session, actor: str, name: str, settings: Settings, *, dry_run: bool = False) -> EditResult:
+def edit(op: Operation, name: str, settings: Settings, *, dry_run: bool = False) -> EditResult:
+    """Change a package; accounts inherit what they do not override. A dry run reports the same
+    impact and writes nothing."""
+    session = op.session
     package = get(session, name)
-    before = describe(session, name)
-    changes: dict[str, dict] = {}
-
-    def note(key: str, old, new) -> None:
-        if old != new:
-            changes[key] = {"before": old, "after": new}
-
-    if settings.role is not None:
-        role_id = _role_id(session, settings.role)
-        note("role", before.role, settings.role)
-    if settings.description is not None:
-        note("description", before.description, settings.description)
-    if settings.credits_enabled is not None:
-        note("credits_enabled", before.credits_enabled, settings.credits_enabled)
-    if settings.credit_cost is not None:
-        note("credit_cost", format_amount(before.credit_cost), format_amount(settings.credit_cost))
-    if settings.allow_overuse is not None:
-        note("allow_overuse", before.allow_overuse, settings.allow_overuse)
-    if settings.bounce_limit is not None or settings.clear_bounce_limit:
-        note("bounce_limit", format_percent(before.bounce_limit), format_percent(settings.bounce_limit))
-    if settings.expires_after is not None or settings.clear_expires_after:
-        note("expires_after", before.expires_after, settings.expires_after)
-    changed_limits = {n: v for n, v in settings.limits.items() if before.limits[n] != v}
-    for n, v in changed_limits.items():
-        note(f"limits.{n}", limits.display(before.limits[n]), limits.display(v))
+    settings = _checked(settings)
+    role_id = _role_id(session, settings.role) if settings.role is not None else None
     if settings.assets:
         raise InvalidInput("assets are changed with `mailadmin packages assets PKG --add/--remove`")
-
-    impact = _impact(session, package.id, list(changed_limits))
-    # role and credit settings reach every account; expires_after applies to new accounts only
-    reaching = {"role", "credits_enabled", "credit_cost", "allow_overuse", "bounce_limit"}
-    result = EditResult(before, changes, impact, dry_run, all_accounts_affected=bool(reaching & set(changes)))
+    before = describe(op, name)
+    changes = diff(_fields(before), _asked(settings))
+    changed_limits = {n: v for n, v in settings.limits.items() if f"limits.{n}" in changes}
+    reaches_all = any(key in changes for key in REACHES_EVERY_ACCOUNT)
+    result = EditResult(before, changes, _impact(session, package.id, list(changed_limits), reaches_all), dry_run, reaches_all)
     if dry_run or not changes:
         return result
 
-    values = {}
+    values: dict[str, Any] = {}
     if "role" in changes:
         values["role_id"] = role_id
-    for key in ("description", "credits_enabled", "credit_cost", "allow_overuse"):
+    for key in ("description", "credits_enabled", "credit_cost", "allow_overuse", "bounce_limit"):
         if key in changes:
             values[key] = getattr(settings, key)
-    if "bounce_limit" in changes:
-        values["bounce_limit"] = settings.bounce_limit
     if "expires_after" in changes:
         values["expires_after_days"] = settings.expires_after
     if values:
         session.execute(update(Package).where(Package.id == package.id).values(**values))
     _write_limits(session, package.id, changed_limits)
     session.expire_all()
-    result.view = describe(session, name)
-    audit.record(session, actor, "package.edit", f"package:{name}", {k: c["before"] for k, c in changes.items()},
-                 {k: c["after"] for k, c in changes.items()})
+    result.view = describe(op, name)
+    audit.record(op, "package.edit", f"package:{name}", *sides(changes))
     return result
 
 
-def _impact(session: Session, package_id: int, changed_limits: list[str]) -> list[AccountImpact]:
+def _impact(session: Session, package_id: int, changed_limits: list[str], reaches_all: bool) -> list[AccountImpact]:
     """Every account on the package, with which changed limits it inherits or overrides."""
     owners = dict(
         session.execute(
@@ -385,17 +321,25 @@ def _impact(session: Session, package_id: int, changed_limits: list[str]) -> lis
     out = []
     for aid, email in owners.items():
         keep = kept.get(aid, [])
-        out.append(AccountImpact(aid, email, [n for n in changed_limits if n not in keep], keep))
+        inherits = [n for n in changed_limits if n not in keep]
+        out.append(AccountImpact(aid, email, inherits, keep, affected=reaches_all or bool(inherits)))
     return out
 
 
-def delete_package(session: Session, actor: str, name: str, *, reassign: str | None = None) -> tuple[int, str | None]:
-    """Delete a package; accounts on it must move to `reassign` first. Returns (accounts moved, target)."""
-    from mailadmin.timeutil import utcnow
+@dataclass
+class Deletion:
+    name: str
+    moved: int  # accounts moved to `reassigned_to`
+    reassigned_to: str | None
 
+
+def delete_package(op: Operation, name: str, *, reassign: str | None = None, dry_run: bool = False) -> Deletion:
+    """Delete a package; accounts on it must move to `reassign` first. `dry_run` makes every check
+    and says what would happen (asked before a confirmation, so a refusal never waits for a yes)."""
+    session = op.session
     package = get(session, name)
     in_use = session.execute(select(func.count()).select_from(Account).where(Account.package_id == package.id)).scalar_one()
-    snapshot = _snapshot(describe(session, name))
+    snapshot = _snapshot(describe(op, name))
     moved = 0
     if in_use:
         if reassign is None:
@@ -406,56 +350,62 @@ def delete_package(session: Session, actor: str, name: str, *, reassign: str | N
         if reassign == name:
             raise InvalidInput("--reassign must name another package")
         target = get(session, reassign)
-        moved = move_accounts(session, actor, package, target, utcnow())
+        moved = in_use if dry_run else move_accounts(op, package, target)
+    if dry_run:
+        return Deletion(name, moved, reassign if moved else None)
     session.execute(delete(PackageLimit).where(PackageLimit.package_id == package.id))
     session.execute(delete(PackageAsset).where(PackageAsset.package_id == package.id))
     session.execute(delete(Package).where(Package.id == package.id))
     session.expunge(package)
-    audit.record(session, actor, "package.delete", f"package:{name}", snapshot, {"reassigned_to": reassign} if moved else None)
-    return moved, reassign if moved else None
+    audit.record(op, "package.delete", f"package:{name}", snapshot, {"reassigned_to": reassign} if moved else None)
+    return Deletion(name, moved, reassign if moved else None)
 
 
-def move_accounts(session: Session, actor: str, source: Package, target: Package, now) -> int:
+def move_accounts(op: Operation, source: Package, target: Package) -> int:
     """Every account of `source` onto `target`, set-based. Overrides stay with the accounts; the
-    plan expiry restarts from the new package's validity period (none: no expiry)."""
-    from datetime import timedelta
-
+    plan expiry restarts now from the new package's validity period (none: no expiry)."""
+    session = op.session
     rows = session.execute(
         select(Account.id, User.email)
         .select_from(Account)
         .outerjoin(User, (User.account_id == Account.id) & User.is_owner)
         .where(Account.package_id == source.id)
     ).all()
-    expires = now + timedelta(days=target.expires_after_days) if target.expires_after_days else None
+    expires = status.plan_expires_at(target.expires_after_days, op.now)
     session.execute(
         update(Account).where(Account.package_id == source.id).values(package_id=target.id, plan_expires_at=expires)
     )
     audit.record_many(
-        session, actor,
+        op,
         [audit.Change("account.package", f"user:{email}" if email else f"account:{aid}", {"package": source.name},
                       {"package": target.name, "plan_expires_at": expires}) for aid, email in rows],
     )
     return len(rows)
 
 
-def change_assets(session: Session, actor: str, name: str, add: Iterable[str], remove: Iterable[str]) -> tuple[PackageView, list[str]]:
-    """Add and remove assets. Returns the new view and notes (already there / was not there)."""
+@dataclass
+class AssetChange:
+    view: PackageView  # after the change
+    already: list[Asset]  # asked to add, already assigned
+    absent: list[Asset]  # asked to remove, not assigned
+
+
+def change_assets(op: Operation, name: str, add: Iterable[Asset], remove: Iterable[Asset]) -> AssetChange:
+    """Add and remove assets; what was already so is reported, not refused."""
+    session = op.session
     package = get(session, name)
-    to_add = sorted(set(parse_asset(a) for a in add))
-    to_remove = sorted(set(parse_asset(a) for a in remove))
+    to_add, to_remove = _check_assets(add), _check_assets(remove)
     both = set(to_add) & set(to_remove)
     if both:
-        raise InvalidInput(f"{', '.join(f'{k}={v}' for k, v in both)} is both added and removed")
+        raise InvalidInput(f"{', '.join(f'{k}={v}' for k, v in sorted(both))} is both added and removed")
     have = set(session.execute(select(PackageAsset.kind, PackageAsset.value).where(PackageAsset.package_id == package.id)).all())
-    notes = [f"{k}={v} was already assigned" for k, v in to_add if (k, v) in have]
-    notes += [f"{k}={v} was not assigned" for k, v in to_remove if (k, v) not in have]
-    new = [(k, v) for k, v in to_add if (k, v) not in have]
-    gone = [(k, v) for k, v in to_remove if (k, v) in have]
+    new = [a for a in to_add if a not in have]
+    gone = [a for a in to_remove if a in have]
     if new:
         session.execute(insert(PackageAsset), [{"package_id": package.id, "kind": k, "value": v} for k, v in new])
     for k, v in gone:
         session.execute(delete(PackageAsset).where(PackageAsset.package_id == package.id, PackageAsset.kind == k, PackageAsset.value == v))
     if new or gone:
-        audit.record(session, actor, "package.assets", f"package:{name}", {"removed": [f"{k}={v}" for k, v in gone]},
+        audit.record(op, "package.assets", f"package:{name}", {"removed": [f"{k}={v}" for k, v in gone]},
                      {"added": [f"{k}={v}" for k, v in new]})
-    return describe(session, name), notes
+    return AssetChange(describe(op, name), [a for a in to_add if a in have], [a for a in to_remove if a not in have])

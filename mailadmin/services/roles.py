@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from mailadmin.catalog import catalog
 from mailadmin.errors import Conflict
+from mailadmin.operation import Operation
 from mailadmin.services import audit
-from mailadmin.services.validate import not_found, slug, text
+from mailadmin.services.validate import by_name, slug, text
 from mailadmin.store.models import Package, Role, RoleGrant, User
 
 
@@ -38,8 +39,9 @@ BUILTIN_NAMES = ("owner", "admin", "viewer", "regular", "billing-admin", "billin
 UNALTERABLE = "owner"
 
 
-def ensure_builtins(session: Session, actor: str) -> list[str]:
+def ensure_builtins(op: Operation) -> list[str]:
     """Create missing built-in roles and keep `owner` equal to the whole catalog. Returns what changed."""
+    session = op.session
     existing = {r.name: r for r in session.execute(select(Role)).scalars()}
     changed: list[str] = []
     for name, (description, keys) in _builtin_grants().items():
@@ -49,22 +51,19 @@ def ensure_builtins(session: Session, actor: str) -> list[str]:
             session.add(role)
             session.flush()
             _replace_grants(session, role, keys)
-            audit.record(session, actor, "role.create", f"role:{name}", None, {"grants": keys, "builtin": True})
+            audit.record(op, "role.create", f"role:{name}", None, {"grants": keys, "builtin": True})
             changed.append(name)
         elif name == UNALTERABLE and _grants(session, role) != keys:
             before = _grants(session, role)
             _replace_grants(session, role, keys)  # the catalog grew: the owner still holds everything
-            audit.record(session, actor, "role.sync", f"role:{name}", {"grants": before}, {"grants": keys})
+            audit.record(op, "role.sync", f"role:{name}", {"grants": before}, {"grants": keys})
             changed.append(name)
     return changed
 
 
 # -- reading ---------------------------------------------------------------------------------
 def get(session: Session, name: str) -> Role:
-    role = session.execute(select(Role).where(Role.name == name)).scalar_one_or_none()
-    if role is None:
-        raise not_found("role", name, names(session), list_command="mailadmin roles list")
-    return role
+    return by_name(session, Role, name, "role", list_command="mailadmin roles list")
 
 
 def names(session: Session) -> list[str]:
@@ -94,9 +93,9 @@ class RoleView:
         return catalog().ordered([k for k in {*self.granted, *self.implied} if k not in inert])
 
 
-def describe(session: Session, name: str) -> RoleView:
-    role = get(session, name)
-    return _view(session, role, _grants(session, role))
+def describe(op: Operation, name: str) -> RoleView:
+    role = get(op.session, name)
+    return _view(op.session, role, _grants(op.session, role))
 
 
 def _view(session: Session, role: Role, grants: list[str]) -> RoleView:
@@ -123,8 +122,9 @@ def _build(role: Role, grants: list[str], packages: list[str], members: int) -> 
     )
 
 
-def list_roles(session: Session) -> list[RoleView]:
+def list_roles(op: Operation) -> list[RoleView]:
     """Every role, in four queries whatever their number."""
+    session = op.session
     roles = session.execute(select(Role).order_by(Role.builtin.desc(), Role.name)).scalars().all()
     grants: dict[int, set[str]] = {}
     for role_id, key in session.execute(select(RoleGrant.role_id, RoleGrant.key)):
@@ -145,11 +145,11 @@ def list_roles(session: Session) -> list[RoleView]:
 AREA_FULL, AREA_PARTIAL, AREA_NONE = "full", "partial", "none"
 
 
-def matrix(session: Session) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:
+def matrix(op: Operation) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:
     """Roles x areas: full, partial or none (from what each role effectively allows)."""
     cat = catalog()
     rows = []
-    for view in list_roles(session):
+    for view in list_roles(op):
         allowed = set(view.permissions)
         cells = {}
         for area in cat.areas:
@@ -173,14 +173,14 @@ def _replace_grants(session: Session, role: Role, keys: list[str]) -> None:
 
 
 def create(
-    session: Session,
-    actor: str,
+    op: Operation,
     name: str,
     *,
     copy_from: str | None = None,
     grant: Iterable[str] = (),
     description: str | None = None,
 ) -> RoleView:
+    session = op.session
     cat = catalog()
     name = slug(name, "role")
     keys = [cat.check(k) for k in grant]
@@ -198,58 +198,63 @@ def create(
     session.flush()
     stored = cat.compress(cat.expand([*base, *keys]))
     _replace_grants(session, role, stored)
-    audit.record(session, actor, "role.create", f"role:{name}", None, {"grants": stored, "from": copy_from, "description": description})
+    audit.record(op, "role.create", f"role:{name}", None, {"grants": stored, "from": copy_from, "description": description})
     return _view(session, role, stored)
 
 
-def grant(session: Session, actor: str, name: str, keys: Iterable[str]) -> tuple[RoleView, list[str]]:
+def grant(op: Operation, name: str, keys: Iterable[str]) -> tuple[RoleView, list[str]]:
     """Add keys to a role. Returns the new view and the keys that were already held."""
-    cat = catalog()
-    keys = [cat.check(k) for k in keys]
-    role = get(session, name)
-    _refuse_owner(role)
-    before = _grants(session, role)
-    held = cat.expand(before)
-    already = [k for k in keys if set(cat.leaves_under(k)) <= held]
-    after = cat.compress(held | cat.expand(keys))
-    if after != before:
-        _replace_grants(session, role, after)
-        audit.record(session, actor, "role.grant", f"role:{name}", {"grants": before}, {"grants": after, "added": keys})
-    return _view(session, role, after), already
+    return _change_grants(op, name, keys, adding=True)
 
 
-def revoke(session: Session, actor: str, name: str, keys: Iterable[str]) -> tuple[RoleView, list[str]]:
+def revoke(op: Operation, name: str, keys: Iterable[str]) -> tuple[RoleView, list[str]]:
     """Remove keys (and their subtrees) from a role. Returns the view and keys it did not hold."""
+    return _change_grants(op, name, keys, adding=False)
+
+
+def _change_grants(op: Operation, name: str, keys: Iterable[str], *, adding: bool) -> tuple[RoleView, list[str]]:
+    """Grants are stored compressed: expand, add or remove whole subtrees, compress again. Keys
+    that change nothing (already held, or not held) are returned for the caller to mention."""
+    session = op.session
     cat = catalog()
     keys = [cat.check(k) for k in keys]
     role = get(session, name)
     _refuse_owner(role)
     before = _grants(session, role)
     held = cat.expand(before)
-    absent = [k for k in keys if not set(cat.leaves_under(k)) & held]
-    after = cat.compress(held - cat.expand(keys))
+    if adding:
+        idle = [k for k in keys if set(cat.leaves_under(k)) <= held]
+        after = cat.compress(held | cat.expand(keys))
+    else:
+        idle = [k for k in keys if not set(cat.leaves_under(k)) & held]
+        after = cat.compress(held - cat.expand(keys))
     if after != before:
         _replace_grants(session, role, after)
-        audit.record(session, actor, "role.revoke", f"role:{name}", {"grants": before}, {"grants": after, "removed": keys})
-    return _view(session, role, after), absent
+        action, noun = ("role.grant", "added") if adding else ("role.revoke", "removed")
+        audit.record(op, action, f"role:{name}", {"grants": before}, {"grants": after, noun: keys})
+    return _view(session, role, after), idle
 
 
-def rename(session: Session, actor: str, name: str, new_name: str) -> RoleView:
+def rename(op: Operation, name: str, new_name: str) -> RoleView:
+    session = op.session
     role = get(session, name)
     if role.builtin:
         raise Conflict(f"{name} is a built-in role and keeps its name", hint=f"`mailadmin roles create NEW --from {name}` copies it")
     new_name = slug(new_name, "role")
     if new_name == name:
-        return describe(session, name)
+        return describe(op, name)
     if session.execute(select(Role.id).where(Role.name == new_name)).first():
         raise Conflict(f"role {new_name!r} already exists")
     role.name = new_name
     session.flush()
-    audit.record(session, actor, "role.rename", f"role:{name}", {"name": name}, {"name": new_name})
-    return describe(session, new_name)
+    audit.record(op, "role.rename", f"role:{name}", {"name": name}, {"name": new_name})
+    return describe(op, new_name)
 
 
-def delete_role(session: Session, actor: str, name: str) -> None:
+def delete_role(op: Operation, name: str, *, dry_run: bool = False) -> None:
+    """Delete a custom role no package or member uses; `dry_run` only makes the checks (asked
+    before a confirmation, so a refusal never waits for a yes)."""
+    session = op.session
     role = get(session, name)
     if role.builtin:
         raise Conflict(f"{name} is a built-in role and cannot be deleted")
@@ -264,7 +269,9 @@ def delete_role(session: Session, actor: str, name: str) -> None:
             f"role {name} is held by {view.members} team member(s)",
             hint="give them another role first (`mailadmin users edit USER --role ROLE`)",
         )
+    if dry_run:
+        return
     session.execute(delete(RoleGrant).where(RoleGrant.role_id == role.id))
     session.delete(role)
     session.flush()
-    audit.record(session, actor, "role.delete", f"role:{name}", {"grants": view.grants, "description": view.description}, None)
+    audit.record(op, "role.delete", f"role:{name}", {"grants": view.grants, "description": view.description}, None)

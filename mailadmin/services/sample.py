@@ -12,8 +12,9 @@ import random
 from datetime import timedelta
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
 
+from mailadmin.operation import Operation
+from mailadmin.services.packages import Settings
 from mailadmin.store.models import Role
 
 SAMPLE_ROLES = {
@@ -22,21 +23,24 @@ SAMPLE_ROLES = {
     "smtp-only": ("SMTP relay dashboards and activity", None, ["smtp.dashboard", "smtp.activity", "smtp.pricing.view"]),
 }
 
+# Typed as `packages create` would pass them: limits not named are unlimited, credit cost in
+# 1/10000 credit (10 = 0.0010), bounce limit in 1/100 percent (500 = 5 %), expiry in days.
 SAMPLE_PACKAGES = {
-    "free": dict(role="regular", description="Free tier: small caps, 30-day plan", expires_after="30",
-                 limit=["hourly=50", "daily=200", "monthly=2000", "contacts=500", "segments=5", "domains=1", "triggers=2",
-                        "evergreen_campaigns=1", "threads=1", "automation_actions=5", "automation_monthly=1000",
-                        "suppressed_domains=10", "team_members=1"]),
-    "starter": dict(role="regular", description="Small senders",
-                    limit=["hourly=500", "daily=5000", "monthly=100000", "contacts=10000", "segments=50", "domains=3",
-                           "triggers=20", "evergreen_campaigns=10", "threads=4", "automation_actions=50",
-                           "automation_monthly=50000", "suppressed_domains=100", "team_members=5"],
-                    asset=["node=mta1", "bounce=bounces@mail.example.net"]),
-    "business": dict(role="admin", description="Commercial ESP tier with pay-as-you-go credits", credits=True,
-                     credit_cost="0.0010", allow_overuse=True, bounce_limit="5",
-                     limit=["hourly=5000", "daily=100000", "monthly=2000000", "contacts=500000", "domains=25",
-                            "threads=16", "team_members=50"],
-                     asset=["node=mta1", "node=mta2", "bounce=bounces@mail.example.net", "domain=mail.example.net"]),
+    "free": Settings(role="regular", description="Free tier: small caps, 30-day plan", expires_after=30,
+                     limits=dict(hourly=50, daily=200, monthly=2000, contacts=500, segments=5, domains=1, triggers=2,
+                                 evergreen_campaigns=1, threads=1, automation_actions=5, automation_monthly=1000,
+                                 suppressed_domains=10, team_members=1)),
+    "starter": Settings(role="regular", description="Small senders",
+                        limits=dict(hourly=500, daily=5000, monthly=100000, contacts=10000, segments=50, domains=3,
+                                    triggers=20, evergreen_campaigns=10, threads=4, automation_actions=50,
+                                    automation_monthly=50000, suppressed_domains=100, team_members=5),
+                        assets=[("node", "mta1"), ("bounce", "bounces@mail.example.net")]),
+    "business": Settings(role="admin", description="Commercial ESP tier with pay-as-you-go credits", credits_enabled=True,
+                         credit_cost=10, allow_overuse=True, bounce_limit=500,
+                         limits=dict(hourly=5000, daily=100000, monthly=2000000, contacts=500000, domains=25,
+                                     threads=16, team_members=50),
+                         assets=[("node", "mta1"), ("node", "mta2"), ("bounce", "bounces@mail.example.net"),
+                                 ("domain", "mail.example.net")]),
 }
 
 ACCOUNTS = 300
@@ -47,30 +51,31 @@ DOMAINS = ["example.com", "example.org", "example.net", "shop.example", "news.ex
 CODES = ["billing", "abuse", "bounces", "manual"]
 
 
-def load(session: Session, actor: str) -> dict[str, int]:
+def load(op: Operation) -> dict[str, int]:
+    """What is missing of the sample, added; returns how many roles, packages, accounts were."""
     from mailadmin.services import roles
 
     created = 0
-    existing = set(session.execute(select(Role.name)).scalars())
+    existing = set(op.session.execute(select(Role.name)).scalars())
     for name, (description, base, grants) in SAMPLE_ROLES.items():
         if name not in existing:
-            roles.create(session, actor, name, copy_from=base, grant=grants, description=description)
+            roles.create(op, name, copy_from=base, grant=grants, description=description)
             created += 1
     counts = {"roles": created}
-    counts["packages"] = _packages(session, actor)
-    counts["accounts"] = _accounts(session, actor)
+    counts["packages"] = _packages(op)
+    counts["accounts"] = _accounts(op)
     return counts
 
 
-def _packages(session: Session, actor: str) -> int:
+def _packages(op: Operation) -> int:
     from mailadmin.services import packages
     from mailadmin.store.models import Package
 
-    existing = set(session.execute(select(Package.name)).scalars())
+    existing = set(op.session.execute(select(Package.name)).scalars())
     made = 0
-    for name, spec in SAMPLE_PACKAGES.items():
+    for name, settings in SAMPLE_PACKAGES.items():
         if name not in existing:
-            packages.create(session, actor, name, packages.parse_settings(**spec))
+            packages.create(op, name, settings)
             made += 1
     return made
 
@@ -98,12 +103,11 @@ def _people() -> list[dict]:
     return out
 
 
-def _accounts(session: Session, actor: str) -> int:
-    from mailadmin.services import audit, users
+def _accounts(op: Operation) -> int:
+    from mailadmin.services import audit, status, users
     from mailadmin.store.models import AccountIP, AccountLimit, Package, Suspension, User
-    from mailadmin.timeutil import utcnow
 
-    now = utcnow()
+    session, actor, now = op.session, op.actor.name, op.now
     people = _people()
     taken = set(session.execute(select(User.email).where(User.email.in_([p["email"] for p in people]))).scalars())
     new = [p for p in people if p["email"] not in taken]
@@ -114,9 +118,9 @@ def _accounts(session: Session, actor: str) -> int:
     for p in new:
         pkg = packages[p["package"]]
         created = now - timedelta(days=p["age_days"])
-        expires = created + timedelta(days=pkg.expires_after_days) if pkg.expires_after_days else None
+        expires = status.plan_expires_at(pkg.expires_after_days, created)
         rows.append({"email": p["email"], "name": p["name"], "package_id": pkg.id, "created_at": created, "plan_expires_at": expires})
-    users.insert_owners(session, actor, rows)
+    users.insert_owners(op, rows)
     ids = dict(session.execute(select(User.email, User.id).where(User.email.in_([p["email"] for p in new]))).all())
     accounts = dict(session.execute(select(User.email, User.account_id).where(User.email.in_([p["email"] for p in new]))).all())
 
@@ -158,5 +162,5 @@ def _accounts(session: Session, actor: str) -> int:
     if closed:
         session.execute(update(User).where(User.id.in_(closed)).values(status="closed", closed_reason="sample: left",
                                                                         closed_by=actor, closed_at=now))
-    audit.record_many(session, actor, changes)
+    audit.record_many(op, changes)
     return len(new)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mailadmin.errors import InvalidInput
+from mailadmin.operation import Actor, Operation
 from mailadmin.store import Store
 from mailadmin.store import schema
+from mailadmin.timeutil import Clock
 
 
 @dataclass
@@ -17,31 +19,20 @@ class InitReport:
     builtins_created: list[str] = field(default_factory=list)
     sample: dict[str, int] = field(default_factory=dict)
 
-    def summary(self) -> str:
-        if self.revision_before is None:
-            line = f"created the store at {display_url(self.url)} (schema {self.revision_after})"
-        elif self.revision_before != self.revision_after:
-            line = f"upgraded the store from schema {self.revision_before} to {self.revision_after}"
-        else:
-            line = f"the store at {display_url(self.url)} is up to date (schema {self.revision_after})"
-        if self.builtins_created:
-            line += f"; built-in roles: {', '.join(self.builtins_created)}"
-        if self.sample:
-            line += "; sample: " + ", ".join(f"{n} {what}" for what, n in self.sample.items())
-        return line
 
-
-def init(store: Store, actor: str, *, sample: bool = False) -> InitReport:
+def init(store: Store, actor: Actor, clock: Clock, *, sample: bool = False) -> InitReport:
+    """Migrate the store to the newest schema, then create the built-in roles (and the demo)."""
     from mailadmin.services import roles
 
     before, after = schema.upgrade(store)
-    report = InitReport(store.url, before, after)
+    report = InitReport(display_url(store.url), before, after)
     with store.write() as session:
-        report.builtins_created = roles.ensure_builtins(session, actor)
+        op = Operation(session, actor, clock())
+        report.builtins_created = roles.ensure_builtins(op)
         if sample:
             from mailadmin.services import sample as sample_data
 
-            report.sample = sample_data.load(session, actor)
+            report.sample = sample_data.load(op)
     return report
 
 
@@ -55,15 +46,20 @@ def display_url(url: str) -> str:
     return url.removeprefix("sqlite:///")
 
 
-def status(store: Store) -> dict:
-    current = schema.current_revision(store)
-    return {
-        "url": display_url(store.url),
-        "backend": store.engine.dialect.name,
-        "revision": current,
-        "head": schema.HEAD_REVISION,
-        "up_to_date": current == schema.HEAD_REVISION,
-    }
+@dataclass(frozen=True)
+class StoreStatus:
+    url: str  # without its password
+    backend: str
+    revision: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.revision == self.head
+
+
+def status(store: Store) -> StoreStatus:
+    return StoreStatus(display_url(store.url), store.engine.dialect.name, schema.current_revision(store), schema.HEAD_REVISION)
 
 
 def backup(store: Store, destination: str) -> int:
@@ -77,9 +73,12 @@ def backup(store: Store, destination: str) -> int:
     source_path = store.url.removeprefix("sqlite:///")
     if os.path.abspath(destination) == os.path.abspath(source_path):
         raise InvalidInput("the backup file must not be the store itself")
-    if os.path.exists(destination):
-        raise InvalidInput(f"{destination} exists; choose a new file name")
-    fd = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # a copy of secrets stays private
+    try:
+        fd = os.open(destination, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # a copy of secrets stays private
+    except FileExistsError:
+        raise InvalidInput(f"{destination} exists; choose a new file name") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot write the backup to {destination}: {exc.strerror}") from None
     os.close(fd)
     try:
         with sqlite3.connect(source_path) as src, sqlite3.connect(destination) as dst:

@@ -1,4 +1,4 @@
-"""Users: creating account owners, finding, listing and editing them.
+"""Users: creating account owners, finding, listing and editing them, and their limit overrides.
 
 A user is a person; an account owner is a user with is_owner and an Account (package, limit
 overrides, IP allow-list, credits, plan expiry). Team members (a later issue) share an account.
@@ -7,22 +7,25 @@ overrides, IP allow-list, credits, plan expiry). Team members (a later issue) sh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
 
 from mailadmin.errors import Conflict, InvalidInput
+from mailadmin.operation import Operation
+from mailadmin.refs import UserRef, normalise_email
 from mailadmin.services import audit, limits, status
 from mailadmin.services.accounts import account_of, find_user
 from mailadmin.services.batching import chunks
+from mailadmin.services.diff import Changes, diff, sides
 from mailadmin.services.validate import text
-from mailadmin.store.models import Account, AccountIP, Package, User
-from mailadmin.timeutil import utcnow
+from mailadmin.store.models import Account, AccountIP, AccountLimit, Package, User
+from mailadmin.units import display_limit
+from mailadmin.vocab import ACTIVE, LIMIT_NAMES, STATUSES
 
-def plan_expiry(package: Package, now: datetime) -> datetime | None:
-    return now + timedelta(days=package.expires_after_days) if package.expires_after_days else None
+INHERIT = "inherit"  # how the audit log spells "back to the package's value"
 
 
 def clean_name(name: str | None) -> str:
@@ -30,32 +33,32 @@ def clean_name(name: str | None) -> str:
 
 
 # -- creating --------------------------------------------------------------------------------
-def create(session: Session, actor: str, email: str, package_name: str, *, name: str | None = None) -> "UserDetail":
+def create(op: Operation, email: str, package_name: str, *, name: str | None = None) -> "UserDetail":
     """A new account owner: the user, its Account on `package_name`, one audit entry."""
     from mailadmin.services import packages
-    from mailadmin.services.accounts import normalise_email
 
+    session = op.session
     email = normalise_email(email)
     name = clean_name(name)
     package = packages.get(session, package_name)
     if session.execute(select(User.id).where(User.email == email)).first():
         raise Conflict(f"user {email} already exists", hint=f"see `mailadmin users show {email}`")
-    now = utcnow()
-    account = Account(package_id=package.id, plan_expires_at=plan_expiry(package, now), created_at=now)
+    account = Account(package_id=package.id, plan_expires_at=status.plan_expires_at(package.expires_after_days, op.now),
+                      created_at=op.now)
     session.add(account)
     session.flush()
-    user = User(email=email, name=name, account_id=account.id, is_owner=True, created_at=now)
+    user = User(email=email, name=name, account_id=account.id, is_owner=True, created_at=op.now)
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.create", f"user:{email}", None,
+    audit.record(op, "user.create", f"user:{email}", None,
                  {"name": name, "package": package.name, "account_id": account.id, "plan_expires_at": account.plan_expires_at})
-    return describe(session, user)
+    return describe(op, user)
 
 
-def insert_owners(session: Session, actor: str, rows: Sequence[dict[str, Any]]) -> int:
+def insert_owners(op: Operation, rows: Sequence[dict[str, Any]]) -> int:
     """Many owners at once (sample data, benchmarks): rows of {email, name, package_id,
     plan_expires_at?, created_at?}; emails already normalised and new. Set-based, audited."""
-    now = utcnow()
+    session, now = op.session, op.now
     done = 0
     for part in chunks(rows):
         account_rows = [
@@ -68,10 +71,10 @@ def insert_owners(session: Session, actor: str, rows: Sequence[dict[str, Any]]) 
         ).scalars().all()
         session.execute(
             insert(User),
-            [{"email": r["email"], "name": r.get("name", ""), "account_id": aid, "is_owner": True, "status": "active",
+            [{"email": r["email"], "name": r.get("name", ""), "account_id": aid, "is_owner": True, "status": ACTIVE,
               "created_at": r.get("created_at", now)} for r, aid in zip(part, ids)],
         )
-        audit.record_many(session, actor, [
+        audit.record_many(op, [
             audit.Change("user.create", f"user:{r['email']}", None, {"name": r.get("name", ""), "account_id": aid})
             for r, aid in zip(part, ids)
         ])
@@ -101,7 +104,7 @@ class UserDetail:
     is_owner: bool
     created_at: datetime
     plan_expires_at: datetime | None
-    credit_balance: int | None
+    credit_balance: int | None  # units of 1/10000 credit
     suspensions: list[SuspensionView]
     closed_reason: str | None
     closed_at: datetime | None
@@ -110,11 +113,11 @@ class UserDetail:
     limits: list[limits.EffectiveLimit] = field(default_factory=list)
 
 
-def describe(session: Session, user: User) -> UserDetail:
+def describe(op: Operation, user: User) -> UserDetail:
     from mailadmin.services.ipallow import sort_cidrs
 
-    now = utcnow()
-    eff_status, why = status.effective_status(session, user, now)
+    session = op.session
+    eff_status, why = status.effective_status(session, user, op.now)
     account = session.get(Account, user.account_id) if user.account_id is not None else None
     package = session.get(Package, account.package_id) if account else None
     cidrs = (
@@ -134,18 +137,18 @@ def describe(session: Session, user: User) -> UserDetail:
         credit_balance=account.credit_balance if account else None,
         suspensions=[
             SuspensionView(s.code, s.reason, s.actor, s.started_at, s.until)
-            for s in status.standing_suspensions(session, user.id, now)
+            for s in status.standing_suspensions(session, user.id, op.now)
         ],
         closed_reason=user.closed_reason,
         closed_at=user.closed_at,
         closed_by=user.closed_by,
         ip_allow=sort_cidrs(cidrs),
-        limits=limits.effective_limits(session, account) if account else [],
+        limits=limits.effective_limits(op, account) if account else [],
     )
 
 
-def show(session: Session, ref: str) -> UserDetail:
-    return describe(session, find_user(session, ref))
+def show(op: Operation, ref: UserRef) -> UserDetail:
+    return describe(op, find_user(op, ref))
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ class UserRow:
 
 
 def list_users(
-    session: Session,
+    op: Operation,
     *,
     status_filter: str | None = None,
     package: str | None = None,
@@ -173,10 +176,10 @@ def list_users(
     """Users in id order, filtered in SQL; status is derived in the same query."""
     from mailadmin.services import packages
 
-    if status_filter is not None and status_filter not in status.STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(status.STATUSES)}, not {status_filter!r}")
+    if status_filter is not None and status_filter not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}, not {status_filter!r}")
     owner = aliased(User)
-    state = status.status_column(User, owner, utcnow()).label("state")
+    state = status.status_column(User, owner, op.now).label("state")
     query = (
         select(User.id, User.email, User.name, state, Package.name, User.account_id, User.is_owner, User.created_at)
         .select_from(User)
@@ -186,7 +189,7 @@ def list_users(
         .order_by(User.id)
     )
     if package is not None:
-        query = query.where(Account.package_id == packages.get(session, package).id)
+        query = query.where(Account.package_id == packages.get(op.session, package).id)
     if search:
         needle = search.strip().lower()
         query = query.where(or_(User.email.contains(needle, autoescape=True), func.lower(User.name).contains(needle, autoescape=True)))
@@ -198,86 +201,83 @@ def list_users(
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return [UserRow(*row) for row in session.execute(query)]
+    return [UserRow(*row) for row in op.session.execute(query)]
 
 
 # -- editing ---------------------------------------------------------------------------------
 def edit(
-    session: Session,
-    actor: str,
-    ref: str,
+    op: Operation,
+    ref: UserRef,
     *,
     name: str | None = None,
     email: str | None = None,
     package: str | None = None,
-) -> tuple[UserDetail, dict[str, dict]]:
+) -> tuple[UserDetail, Changes]:
     """Change name, email or (for an owner) the account's package. Returns (detail, changes).
 
     A package change keeps the account's limit overrides and restarts its plan expiry from the
     new package's validity period (none: the plan no longer expires)."""
     from mailadmin.services import packages
-    from mailadmin.services.accounts import normalise_email
 
     if name is None and email is None and package is None:
         raise InvalidInput("nothing to change: give --name, --email or --package")
-    user = find_user(session, ref)
-    changes: dict[str, dict] = {}
+    session = op.session
+    user = find_user(op, ref)
+    before: dict[str, Any] = {"name": user.name, "email": user.email}
+    wanted: dict[str, Any] = {}
     if name is not None:
-        new_name = clean_name(name)
-        if new_name != user.name:
-            changes["name"] = {"before": user.name, "after": new_name}
+        wanted["name"] = clean_name(name)
     if email is not None:
         new_email = normalise_email(email)
-        if new_email != user.email:
-            if session.execute(select(User.id).where(User.email == new_email)).first():
-                raise Conflict(f"user {new_email} already exists")
-            changes["email"] = {"before": user.email, "after": new_email}
-    new_package = None
+        if new_email != user.email and session.execute(select(User.id).where(User.email == new_email)).first():
+            raise Conflict(f"user {new_email} already exists")
+        wanted["email"] = new_email
+    new_package = account = None
     if package is not None:
         new_package = packages.get(session, package)
         if not user.is_owner:
             raise Conflict(f"{user.email} is a team member; the package belongs to the account",
                            hint="edit the account owner's package instead")
         account = account_of(session, user)
-        if account.package_id != new_package.id:
-            old = session.get(Package, account.package_id)
-            changes["package"] = {"before": old.name, "after": new_package.name}
-    target = f"user:{user.email}"
+        before["package"] = session.get(Package, account.package_id).name
+        wanted["package"] = new_package.name
+    changes = diff(before, wanted)
     if not changes:
-        return describe(session, user), changes
+        return describe(op, user), changes
+    target = f"user:{user.email}"
     if "name" in changes:
-        user.name = changes["name"]["after"]
+        user.name = wanted["name"]
     if "email" in changes:
-        user.email = changes["email"]["after"]
+        user.email = wanted["email"]
     if "package" in changes:
-        expires = plan_expiry(new_package, utcnow())
+        expires = status.plan_expires_at(new_package.expires_after_days, op.now)
+        # the plan restarts with every package change, so it is part of the change even when
+        # neither package's plans expire
         changes["plan_expires_at"] = {"before": account.plan_expires_at, "after": expires}
         session.execute(update(Account).where(Account.id == account.id).values(package_id=new_package.id, plan_expires_at=expires))
     session.flush()
     session.expire_all()
-    audit.record(session, actor, "user.edit", target, {k: c["before"] for k, c in changes.items()},
-                 {k: c["after"] for k, c in changes.items()})
-    return describe(session, find_user(session, f"#{user.id}")), changes
+    audit.record(op, "user.edit", target, *sides(changes))
+    return describe(op, session.get(User, user.id)), changes
 
 
 def set_limits(
-    session: Session, actor: str, ref: str, *, set_: Iterable[str] = (), inherit: Iterable[str] = ()
+    op: Operation, ref: UserRef, *, set_: Mapping[str, int | None] | None = None, inherit: Iterable[str] = ()
 ) -> tuple[UserDetail, list[str]]:
-    """Override limits (`NAME=VALUE`) or clear overrides back to the package (`NAME`).
-    Returns the detail and notes about what was already so."""
-    from sqlalchemy import delete
-
-    from mailadmin.store.models import AccountLimit
-
-    new = limits.parse_assignments(set_)
-    back = list(dict.fromkeys(limits.check_name(n) for n in inherit))
+    """Override limits ({name: value}, None for unlimited) or clear overrides back to the
+    package (`inherit` names). Returns the detail and the names in `inherit` that already
+    inherited (nothing to clear)."""
+    new = dict(set_ or {})
+    back = list(dict.fromkeys(inherit))
+    _check_limits(new, back)
     clash = set(new) & set(back)
     if clash:
         raise InvalidInput(f"limit {', '.join(sorted(clash))} is both set and inherited")
-    user = find_user(session, ref)
+    session = op.session
+    user = find_user(op, ref)
     account = account_of(session, user)
-    current = limits.overrides(session, account.id)
-    notes = [f"{n} already inherits from the package" for n in back if n not in current]
+    current = limits.overrides(op, account.id)
+    already = [n for n in back if n not in current]
     gone = [n for n in back if n in current]
     changed = {n: v for n, v in new.items() if n not in current or current[n] != v}
     if gone:
@@ -286,7 +286,17 @@ def set_limits(
         session.execute(delete(AccountLimit).where(AccountLimit.account_id == account.id, AccountLimit.name.in_(list(changed))))
         session.execute(insert(AccountLimit), [{"account_id": account.id, "name": n, "value": v} for n, v in changed.items()])
     if gone or changed:
-        before = {n: limits.display(current[n]) if n in current else "inherit" for n in [*gone, *changed]}
-        after = {**{n: "inherit" for n in gone}, **{n: limits.display(v) for n, v in changed.items()}}
-        audit.record(session, actor, "account.limits", f"user:{user.email}", before, after)
-    return describe(session, user), notes
+        before = {n: display_limit(current[n]) if n in current else INHERIT for n in [*gone, *changed]}
+        after = {**{n: INHERIT for n in gone}, **{n: display_limit(v) for n, v in changed.items()}}
+        audit.record(op, "account.limits", f"user:{user.email}", before, after)
+    return describe(op, user), already
+
+
+def _check_limits(values: Mapping[str, int | None], names: Iterable[str]) -> None:
+    """What a script may pass without the CLI's parsing: known names, values >= 0 or None."""
+    for name in [*values, *names]:
+        if name not in LIMIT_NAMES:
+            raise InvalidInput(f"unknown limit {name!r}", hint=f"limits are {', '.join(LIMIT_NAMES)}")
+    for name, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise InvalidInput(f"{name} must be an integer >= 0 or unlimited (None), not {value!r}")

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from mailadmin.store.engine import Store, resolve_url
-
-_open: dict[str, Store] = {}
+from mailadmin.store.engine import DEFAULT_BUSY_TIMEOUT_MS, Store, resolve_url
 
 
-def open_store(db: str | None, *, check_schema: bool = True) -> Store:
-    """The process's Store for this --db value, schema checked (exit 78 when behind)."""
-    url = resolve_url(db)
-    store = _open.get(url)
-    if store is None:
-        store = _open[url] = Store(url)
-        if check_schema:
-            from mailadmin.store.schema import require_current
+def open_store(url: str, *, check_schema: bool = True, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Store:
+    """A Store for this URL or path, schema checked (exit 78 when behind). The caller owns it and
+    disposes of it (`store.dispose()`); nothing is kept per process."""
+    store = Store(resolve_url(url, None), busy_timeout_ms)
+    if check_schema:
+        from mailadmin.store.schema import require_current
 
+        try:
             require_current(store)
+        except BaseException:
+            store.dispose()
+            raise
     return store
-
-
-def close_all() -> None:
-    for store in _open.values():
-        store.dispose()
-    _open.clear()

@@ -8,44 +8,56 @@ Database errors leave this module as domain errors (exit 75 for a busy or unreac
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from mailadmin import config
 from mailadmin.errors import ConfigError, InvalidInput, StoreUnavailable
+
+# SQLAlchemy logs a pool reset that fails (a Ctrl-C mid-query, a server gone) through Python's
+# last-resort handler, straight onto the user's terminal: the boundary's one line says it instead.
+logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 # any constant works: it only has to be the same for every mailadmin process
 PG_WRITE_LOCK = 0x6D61696C  # "mail"
 
 
-def resolve_url(db: str | None) -> str:
-    """--db, then MAILADMIN_DB (Typer passes it as `db`), then the config file, then the default file."""
-    value = db or config.get("database")
+def resolve_url(db: str | None, configured: str | None) -> str:
+    """--db, then MAILADMIN_DB (Typer passes it as `db`), then the config file, then the default file.
+    Resolving never creates anything: only `init` makes a store (`create_sqlite_file`)."""
+    value = db or configured
     if not value:
-        path = config.default_database_path()
-        _create_private_file(path)
-        return f"sqlite:///{path}"
+        from mailadmin.config import default_database_path
+
+        return f"sqlite:///{default_database_path()}"
     if "://" in value:
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value[len("postgresql://") :]
         if not value.startswith(("sqlite://", "postgresql+psycopg://")):
             raise InvalidInput(f"unsupported store URL {value.split('://')[0]}://", hint="use a file path or postgresql+psycopg://")
         return value
-    path = Path(value).expanduser().resolve()
-    _create_private_file(path)
-    return f"sqlite:///{path}"
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
-def _create_private_file(path: Path) -> None:
-    """Create the SQLite file readable by its owner only, before SQLite creates it 0644."""
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for a server, or SQLite in memory)."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def create_sqlite_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (in a 0700 directory), before SQLite
+    creates it 0644. Only `init` calls this: a mistyped --db creates nothing."""
     if path.exists():
         return
     try:
@@ -56,32 +68,38 @@ def _create_private_file(path: Path) -> None:
 
 
 class Store:
-    """One engine per process, and the two kinds of transaction the services use."""
+    """One engine per invocation, and the two kinds of transaction the services use.
 
-    def __init__(self, url: str) -> None:
+    `busy_timeout_ms` bounds every wait for another writer's lock; past it a write is exit 75."""
+
+    def __init__(self, url: str, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
         self.url = url
-        busy_timeout_ms()  # a bad setting fails every command, not only the writes that read it
-        self.engine: Engine = _make_engine(url)
+        self.busy_timeout_ms = busy_timeout_ms
+        self.engine: Engine = _make_engine(url, busy_timeout_ms)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    def errors(self):
+        """Database failures inside this block become domain errors naming this store."""
+        return translate_errors(self.busy_timeout_ms, self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: holds the store's write lock from its first statement, commits
         at the end, rolls everything back on any error (nothing half-written)."""
-        with translate_errors(), self.engine.connect() as conn:
+        with self.errors(), self.engine.connect() as conn:
             conn.info["write"] = True
             with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
                 with session.begin():
                     if not self.is_sqlite:
-                        # the same wait-then-give-up contract as SQLite's busy timeout
-                        session.execute(text(f"SET LOCAL lock_timeout = {busy_timeout_ms()}"))
+                        # lock_timeout (set on every connection) bounds this wait like SQLite's busy timeout
                         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK})
                     yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read transaction: one consistent snapshot, no write lock."""
-        with translate_errors(), self.engine.connect() as conn:
+        with self.errors(), self.engine.connect() as conn:
             with Session(bind=conn, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
@@ -90,19 +108,19 @@ class Store:
         self.engine.dispose()
 
 
-def busy_timeout_ms() -> int:
-    raw = os.environ.get("MAILADMIN_BUSY_TIMEOUT_MS")
+def busy_timeout_ms(env: Mapping[str, str]) -> int:
+    """MAILADMIN_BUSY_TIMEOUT_MS, checked: a bad value fails every command, not only writes."""
+    raw = env.get("MAILADMIN_BUSY_TIMEOUT_MS")
     if raw is None:
         return DEFAULT_BUSY_TIMEOUT_MS
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise ConfigError(f"MAILADMIN_BUSY_TIMEOUT_MS must be a number of milliseconds, not {raw!r}")
     return int(raw)
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, timeout: int) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms() / 1000})
-        timeout = busy_timeout_ms()
+        engine = create_engine(url, connect_args={"timeout": timeout / 1000})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):
@@ -119,33 +137,76 @@ def _make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
             # A deferred transaction that reads then writes gets SQLITE_BUSY at once when another
-            # writer got in first; IMMEDIATE waits for the lock (busy_timeout) instead.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+            # writer got in first; IMMEDIATE waits for the lock instead.
+            if conn.info.get("write"):
+                _begin_immediate(conn, timeout)
+            else:
+                conn.exec_driver_sql("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 5})
+    # Every statement of every connection, reads included, is bounded: a read must not wait forever
+    # behind a table lock (libpq options; ENGINEERING.md), and past the bound the command is exit 75.
+    # A lock wait gives up after the busy timeout; a statement as a whole (its waits and its work)
+    # after twice that, so a lock wait is reported as the lock it is.
+    bound = f"-c lock_timeout={timeout} -c statement_timeout={2 * timeout}"
+    return create_engine(url, pool_pre_ping=False, connect_args={"connect_timeout": 5, "options": bound})
+
+
+def _begin_immediate(conn, timeout_ms: int) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer up to the busy timeout in short steps: SQLite's
+    own busy wait sleeps in C, where Ctrl-C is not seen until the whole timeout has passed."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {min(timeout_ms, 50)}")
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {timeout_ms}")
 
 
 @contextmanager
-def translate_errors() -> Iterator[None]:
+def translate_errors(timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, url: str | None = None) -> Iterator[None]:
     """Database failures as domain errors, so the CLI boundary never imports SQLAlchemy."""
     try:
         yield
     except OperationalError as exc:
-        raise _classify(exc) from exc
+        raise _classify(exc, timeout_ms, url) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreUnavailable("lost the connection to the store; try again") from exc
+        if "file is not a database" in str(exc.orig).lower():
+            raise _not_a_database(url) from exc
         raise
 
 
-def _classify(exc: OperationalError) -> Exception:
+def _not_a_database(url: str | None) -> ConfigError:
+    where = sqlite_path(url) if url else None
+    return ConfigError(f"{where or 'the store'} is not a mailadmin store (not a SQLite database)",
+                       hint="check --db, MAILADMIN_DB or the config's `database`")
+
+
+def _classify(exc: OperationalError, timeout_ms: int, url: str | None) -> Exception:
     message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
     lowered = message.lower()
+    if "statement timeout" in lowered:
+        return StoreUnavailable(f"the store did not answer within the busy timeout ({timeout_ms / 1000:g} s); try again")
     if "locked" in lowered or "busy" in lowered or "lock timeout" in lowered:
         return StoreUnavailable(
-            f"the store is locked by another writer (waited {busy_timeout_ms() / 1000:g} s); try again"
+            f"the store is locked by another writer (waited {timeout_ms / 1000:g} s); try again"
         )
+    if "file is not a database" in lowered:
+        return _not_a_database(url)
+    if ("database" in lowered or "role" in lowered) and "does not exist" in lowered:
+        # a server that answered "no": permanent, not a retry (75) for cron
+        return ConfigError(f"the store server refused: {message}", hint="check the database name and user in the store URL")
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        return ConfigError(f"the store server refused: {message}", hint="check the credentials in the store URL")
     if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         return ConfigError("the store is not initialised", hint="run `mailadmin init`")
     if "unable to open database" in lowered or "readonly" in lowered or "read-only" in lowered:

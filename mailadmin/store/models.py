@@ -35,6 +35,8 @@ from sqlalchemy.types import TypeDecorator
 from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
+from mailadmin.vocab import ADJUST, CREDIT_KINDS, DEBIT_KINDS, LEDGER_KINDS, sql_in
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -236,15 +238,17 @@ class CreditEntry(Table, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "idempotency_key", name="uq_credit_entry_account_key"),
         Index("ix_credit_entry_account_time", "account_id", "id"),
-        CheckConstraint("kind IN ('topup', 'spend', 'overuse', 'refund', 'adjust')", name="kind_known"),
-        # backstops of the rules services/credits.py enforces: the sign fits the kind, and a
+        # the texts derive from mailadmin/vocab.py; tests/store/test_vocab.py holds the frozen
+        # migration to the same words
+        CheckConstraint(sql_in("kind", LEDGER_KINDS), name="kind_known"),
+        # backstops of the rules services/ledger.py enforces: the sign fits the kind, and a
         # debit never leaves the balance below zero (only `adjust` may)
         CheckConstraint(
-            "(kind IN ('topup', 'refund') AND amount > 0) OR (kind IN ('spend', 'overuse') AND amount < 0)"
-            " OR (kind = 'adjust' AND amount <> 0)",
+            f"({sql_in('kind', CREDIT_KINDS)} AND amount > 0) OR ({sql_in('kind', DEBIT_KINDS)} AND amount < 0)"
+            f" OR (kind = {ADJUST!r} AND amount <> 0)",
             name="amount_sign",
         ),
-        CheckConstraint("kind NOT IN ('spend', 'overuse') OR balance_after >= 0", name="debit_floor"),
+        CheckConstraint(f"{sql_in('kind NOT', DEBIT_KINDS)} OR balance_after >= 0", name="debit_floor"),
         {"sqlite_autoincrement": True},
     )
 

@@ -6,15 +6,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from mailadmin.errors import ConfigError
-from mailadmin.store.engine import Store, translate_errors
+from mailadmin.store.engine import Store
 
 # The newest migration in migrations/versions; a test keeps it equal to Alembic's head.
+# Revisions are numbered 0001, 0002, ...: a stored number above this one comes from a newer mailadmin.
 HEAD_REVISION = "0001"
 
 
 def current_revision(store: Store) -> str | None:
     """The stored revision, or None for an empty store. Never imports Alembic."""
-    with translate_errors(), store.engine.connect() as conn:
+    with store.errors(), store.engine.connect() as conn:
         try:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except DBAPIError as exc:
@@ -23,10 +24,24 @@ def current_revision(store: Store) -> str | None:
             raise
 
 
+def is_newer(revision: str) -> bool:
+    """A revision this mailadmin does not know: written by a newer one (or by something else)."""
+    return not (revision.isascii() and revision.isdigit()) or int(revision) > int(HEAD_REVISION)
+
+
+def refuse_newer(revision: str | None) -> None:
+    if revision is not None and is_newer(revision):
+        raise ConfigError(
+            f"this store was upgraded by a newer mailadmin (schema {revision}; this one knows up to {HEAD_REVISION})",
+            hint="upgrade mailadmin itself; nothing was changed",
+        )
+
+
 def require_current(store: Store) -> None:
     revision = current_revision(store)
     if revision is None:
         raise ConfigError("the store is not initialised", hint="run `mailadmin init`")
+    refuse_newer(revision)
     if revision != HEAD_REVISION:
         raise ConfigError(
             f"the store's schema is at revision {revision}, this mailadmin needs {HEAD_REVISION}",
@@ -40,9 +55,10 @@ def upgrade(store: Store) -> tuple[str | None, str]:
     from alembic.config import Config
 
     before = current_revision(store)
+    refuse_newer(before)  # Alembic would fail on a revision it cannot find; say why instead
     cfg = Config()
     cfg.set_main_option("script_location", "mailadmin.store:migrations")
-    with translate_errors(), store.engine.connect() as conn:
+    with store.errors(), store.engine.connect() as conn:
         if store.is_sqlite:
             # a batch migration copies tables; with foreign keys on, the copy's DROP would cascade
             conn.exec_driver_sql("PRAGMA foreign_keys = OFF")

@@ -66,7 +66,11 @@ def test_a_broken_config_file_is_78(cli, cli_env, content, needle):
     assert needle in one_line_error(r)
 
 
-def test_database_setting_selects_the_store(cli, monkeypatch, db_url):
+def test_database_setting_selects_the_store(cli, monkeypatch, db_url, tmp_path):
+    """Only the store the config names holds `only-here`; the default store is never touched."""
+    assert cli("roles", "create", "only-here").exit_code == 0
     monkeypatch.delenv("MAILADMIN_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     cli("config", "set", "database", db_url)
-    assert cli("roles", "show", "owner").exit_code == 0
+    assert cli("roles", "show", "only-here").exit_code == 0
+    assert not (tmp_path / "data" / "mailadmin").exists()

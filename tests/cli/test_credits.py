@@ -25,13 +25,14 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 @contextmanager
 def store_session(db_url):
     """Write to the store directly (set-up and tampering), outside any command."""
-    from mailadmin.store import close_all, open_store
+    from mailadmin.store import open_store
 
+    store = open_store(db_url)
     try:
-        with open_store(db_url).write() as session:
+        with store.write() as session:
             yield session
     finally:
-        close_all()
+        store.dispose()
 
 
 def seed(db_url) -> dict[str, int]:

@@ -69,14 +69,15 @@ def _env(cli_env, **extra) -> dict[str, str]:
 
 @pytest.fixture
 def accounts(db_url):
-    from mailadmin.store import close_all, open_store
+    from mailadmin.store import open_store
     from tests.factories import make_owner, make_package
 
-    with open_store(db_url).write() as s:
+    store = open_store(db_url)
+    with store.write() as s:
         package = make_package(s, "metered", credits_enabled=True)
         for email in ACCOUNTS:
             make_owner(s, email, package)
-    close_all()
+    store.dispose()
     return ACCOUNTS
 
 

@@ -90,7 +90,7 @@ def test_duplicate_email_is_a_conflict_whatever_the_case(cli, pkgs):
 def test_wizard_asks_details_then_package_from_a_table(cli, pkgs, monkeypatch):
     from mailadmin.cli import context
 
-    monkeypatch.setattr(context, "can_prompt", lambda: True)
+    monkeypatch.setattr(context.Invocation, "can_prompt", lambda self: True)
     r = cli("users", "create", input="not-an-email\nWiz@Example.com\nWizard Person\nnope\n2\n")
     assert r.exit_code == 0, r
     assert "step 1 of 2" in r.stderr and "step 2 of 2" in r.stderr
@@ -102,7 +102,7 @@ def test_wizard_asks_details_then_package_from_a_table(cli, pkgs, monkeypatch):
 def test_wizard_only_asks_what_is_missing(cli, pkgs, monkeypatch):
     from mailadmin.cli import context
 
-    monkeypatch.setattr(context, "can_prompt", lambda: True)
+    monkeypatch.setattr(context.Invocation, "can_prompt", lambda self: True)
     r = cli("users", "create", "w@example.com", "--name", "W", input="free\n")
     assert r.exit_code == 0, r
     assert "step 2 of 2" in r.stderr
@@ -152,14 +152,14 @@ def test_list_json_shape_and_csv(cli, people):
     assert lines[0] == "id,email,name,status,package,is_owner,created_at" and len(lines) == 5
 
 
-def test_table_is_paged_by_default_and_says_so(cli, pkgs, store):
+def test_table_is_paged_by_default_and_says_so(cli, pkgs, op):
     from mailadmin.services import users
     from mailadmin.store.models import Package
     from sqlalchemy import select
 
-    with store.write() as session:
-        pid = session.execute(select(Package.id).where(Package.name == "free")).scalar_one()
-        users.insert_owners(session, "test", [{"email": f"u{i:04d}@example.com", "package_id": pid} for i in range(520)])
+    with op.write() as o:
+        pid = o.session.execute(select(Package.id).where(Package.name == "free")).scalar_one()
+        users.insert_owners(o, [{"email": f"u{i:04d}@example.com", "package_id": pid} for i in range(520)])
     table = cli("users", "list")
     assert "showing the first 500" in table.stderr
     assert "u0499@example.com" in table.stdout and "u0500@example.com" not in table.stdout

@@ -4,7 +4,6 @@ pipe, a stream of a couple of thousand ids, and SIGKILL in the middle leaving al
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -19,18 +18,16 @@ N = 2000
 
 
 @pytest.fixture
-def many(store):
+def many(op):
     """N owners on package `bulk` (inserted set-based: the CLI that creates them is not the subject)."""
-    from mailadmin.services import packages, users
-    from mailadmin.store.models import Package
+    from mailadmin.services import users
+    from tests.factories import make_package
 
-    with store.write() as session:
-        packages.create(session, "test", "bulk", packages.parse_settings(role="regular"))
-        packages.create(session, "test", "other", packages.parse_settings(role="regular"))
-        pid = session.execute(select(Package.id).where(Package.name == "bulk")).scalar_one()
-        other = session.execute(select(Package.id).where(Package.name == "other")).scalar_one()
-        users.insert_owners(session, "test", [{"email": f"user{i:05d}@bulk.example", "package_id": pid} for i in range(N)])
-        users.insert_owners(session, "test", [{"email": "bystander@other.example", "package_id": other}])
+    with op.write() as o:
+        bulk = make_package(o.session, "bulk")
+        other = make_package(o.session, "other")
+        users.insert_owners(o, [{"email": f"user{i:05d}@bulk.example", "package_id": bulk.id} for i in range(N)])
+        users.insert_owners(o, [{"email": "bystander@other.example", "package_id": other.id}])
     return [f"user{i:05d}@bulk.example" for i in range(N)]
 
 
@@ -71,17 +68,54 @@ def test_pipeline_with_run_fixture_feeding_one_output_to_the_next(many, run):
     assert run("users", "show", "bystander@other.example", "-o", "json").json()["status"] == "active"
 
 
+def writing_started(store) -> bool:
+    """Whether another process is inside a write of the store, seen from outside it.
+
+    PostgreSQL: a backend holds ROW EXCLUSIVE on `suspension`, taken by its first INSERT and
+    held until commit or rollback. SQLite: the write lock is held (taken by the run's BEGIN
+    IMMEDIATE, after start-up, and kept until commit); probed without waiting for it."""
+    if not store.is_sqlite:
+        from sqlalchemy import text
+
+        with store.engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " WHERE c.relname = 'suspension' AND l.mode = 'RowExclusiveLock' AND l.granted"
+                " AND l.pid <> pg_backend_pid()"
+                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )).scalar_one())
+    import sqlite3
+
+    probe = sqlite3.connect(store.url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        return True
+    finally:
+        probe.close()
+
+
 def test_sigkill_in_the_middle_leaves_all_or_nothing(many, cli_env, store):
     env = {**os.environ, **cli_env, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "mailadmin", "users", "suspend", "-", "--reason", "x", "--yes"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     proc.stdin.write("".join(f"{e}\n" for e in many).encode())
     proc.stdin.close()
-    time.sleep(random.uniform(0.3, 1.2))  # somewhere between start-up and commit
+    # kill only once the run is provably writing: a kill before start-up would pass trivially
+    deadline = time.monotonic() + 60
+    while not writing_started(store):
+        assert proc.poll() is None, f"the run ended before it was seen writing: {proc.stderr.read().decode()}"
+        assert time.monotonic() < deadline, "the run was never seen writing"
+        time.sleep(0.001)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     proc.stdout.close()
     proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL  # killed inside its transaction, not after it ended
     assert standing_count(store) in (0, N)
 
 

@@ -40,6 +40,7 @@ def test_every_limit_is_shown_with_its_source(cli, alice):
 def test_set_overrides_and_inherit_goes_back(cli, alice):
     r = cli("users", "limits", "alice@example.com", "--set", "daily=20000", "--set", "contacts=unlimited", "--set", "hourly=0", "-o", "json")
     assert r.exit_code == 0, r
+    assert r.stderr == ""
     data = r.json()["limits"]
     assert data["daily"] == {"value": 20000, "source": "override", "package_value": 100}
     assert data["contacts"] == {"value": "unlimited", "source": "override", "package_value": "unlimited"}
@@ -48,6 +49,10 @@ def test_set_overrides_and_inherit_goes_back(cli, alice):
     r = cli("users", "limits", "alice@example.com", "--inherit", "daily", "--inherit", "monthly")
     assert r.exit_code == 0
     assert "monthly already inherits" in r.stderr
+    assert r.stderr.splitlines() == [
+        "monthly already inherits from the package",
+        "alice@example.com on package starter: `--set NAME=VALUE` overrides, `--inherit NAME` goes back to the package",
+    ]
     assert limits(cli)["limits"]["daily"] == {"value": 100, "source": "package", "package_value": 100}
     entries = cli("audit", "list", "--target", "user:alice@example.com", "--action", "account.limits", "-o", "json").json()
     assert entries[0]["before"] == {"daily": 20000} and entries[0]["after"] == {"daily": "inherit"}
@@ -55,7 +60,9 @@ def test_set_overrides_and_inherit_goes_back(cli, alice):
 
 def test_package_edit_reaches_inheriting_accounts_overrides_survive(cli, alice):
     cli("users", "create", "bob@example.com", "--package", "starter")
-    cli("users", "limits", "bob@example.com", "--set", "daily=7")
+    r = cli("users", "limits", "bob@example.com", "--set", "daily=7")
+    assert r.exit_code == 0, r
+    assert r.stderr == "bob@example.com on package starter: `--set NAME=VALUE` overrides, `--inherit NAME` goes back to the package\n"
     cli("packages", "edit", "starter", "--limit", "daily=300", "--limit", "contacts=50")
     assert limits(cli)["limits"]["daily"]["value"] == 300
     assert limits(cli)["limits"]["contacts"]["value"] == 50
@@ -96,4 +103,4 @@ def test_bad_limits_change_nothing(cli, alice, args, code, needle):
 def test_unknown_user_is_exit_3(cli, alice):
     r = cli("users", "limits", "nobody@example.com", "--set", "daily=1")
     assert r.exit_code == 3
-    one_line_error(r)
+    assert "no user 'nobody@example.com'" in one_line_error(r)

@@ -1,9 +1,9 @@
-"""Parsing of user references: emails are validated and normalised, #ID is an id."""
+"""Parsing of user references: emails are validated and normalised, #ID is an id (mailadmin/refs.py)."""
 
 import pytest
 
 from mailadmin.errors import InvalidInput
-from mailadmin.services.accounts import normalise_email, parse_ref
+from mailadmin.refs import normalise_email, parse_ref
 
 
 @pytest.mark.parametrize(
@@ -12,7 +12,8 @@ from mailadmin.services.accounts import normalise_email, parse_ref
      ("x@bücher.example", "x@xn--bcher-kva.example")],
 )
 def test_parse_ref(raw, expected):
-    assert parse_ref(raw) == expected
+    ref = parse_ref(raw)  # a UserRef: what it names is its id or its email
+    assert (ref.id if ref.id is not None else ref.email) == expected
 
 
 @pytest.mark.parametrize("raw", ["#", "#12a", "nobody", "a@", "@example.com", "a b@example.com", ""])

@@ -1,5 +1,5 @@
-"""services/credits.py without the CLI: amount signs, CSV parsing, and the unique constraint as
-the backstop of idempotency when the lookup before it misses."""
+"""services/credits.py and services/ledger.py without the CLI: amount signs, CSV parsing, and the
+unique constraint as the backstop of idempotency when the lookup before it misses."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from mailadmin.cli import parse
 from mailadmin.errors import Conflict, InvalidInput, StoreUnavailable
-from mailadmin.services import credits
+from mailadmin.refs import parse_ref
+from mailadmin.services import credits, ledger, ledger_verify
 from mailadmin.store.models import Account, AuditEntry, CreditEntry
 from tests.factories import make_owner, make_package
 
@@ -20,7 +22,7 @@ from tests.factories import make_owner, make_package
      ("-5", "adjust", -50000), ("5", "adjust", 50000), (" 12.3456 ", "topup", 123456)],
 )
 def test_signed_amount(raw, kind, units):
-    assert credits.signed_amount(raw, kind) == units
+    assert parse.signed_amount(raw, kind) == units
 
 
 @pytest.mark.parametrize(
@@ -31,22 +33,22 @@ def test_signed_amount(raw, kind, units):
 )
 def test_signed_amount_refuses(raw, kind, needle):
     with pytest.raises(InvalidInput, match=needle):
-        credits.signed_amount(raw, kind)
+        parse.signed_amount(raw, kind)
 
 
 @pytest.mark.parametrize("key", [None, "topup:2026-12", "a", "x" * 200, "send/118#3=ok"])
 def test_good_keys(key):
-    assert credits.check_key(key) == key
+    assert ledger.check_key(key) == key
 
 
 @pytest.mark.parametrize("key", ["", "has space", "x" * 201, "tab\there", "é"])
 def test_bad_keys(key):
     with pytest.raises(InvalidInput, match="printable ASCII"):
-        credits.check_key(key)
+        ledger.check_key(key)
 
 
 def _csv(text: str):
-    return credits.read_csv(io.StringIO(text, newline=""), "f.csv")
+    return credits.read_topups(io.StringIO(text, newline=""), "f.csv")
 
 
 def test_read_csv_rows_and_line_numbers():
@@ -80,18 +82,21 @@ def _count(store, model) -> int:
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def test_the_constraint_catches_a_claim_the_lookup_missed(store, alice, monkeypatch):
-    with store.write() as s:
-        credits.apply(s, "t", "alice@example.com", "topup", 50000, "December", key="k")
+ALICE = parse_ref("alice@example.com")
+
+
+def test_the_constraint_catches_a_claim_the_lookup_missed(store, op, alice, monkeypatch):
+    with op.write() as o:
+        credits.apply(o, ALICE, "topup", 50000, "December", key="k")
     # a lookup that misses (as a writer that slipped past the lock would see it): the INSERT's
     # ON CONFLICT on UNIQUE(account_id, idempotency_key) still finds the key
-    monkeypatch.setattr(credits, "_by_key", _missing_once())
-    with store.write() as s:
-        again = credits.apply(s, "t", "alice@example.com", "topup", 50000, "December", key="k")
+    monkeypatch.setattr(ledger, "_by_key", _missing_once())
+    with op.write() as o:
+        again = credits.apply(o, ALICE, "topup", 50000, "December", key="k")
     assert again.replayed and again.entry.amount == 50000
     with pytest.raises(Conflict, match="already used"):
-        with store.write() as s:
-            credits.apply(s, "t", "alice@example.com", "topup", 60000, "December", key="k")
+        with op.write() as o:
+            credits.apply(o, ALICE, "topup", 60000, "December", key="k")
     assert _count(store, CreditEntry) == 1
     with store.read() as s:
         assert s.get(Account, alice).credit_balance == 50000
@@ -112,51 +117,51 @@ def _missing_once():
     return by_key
 
 
-def test_bulk_rolls_back_everything_when_the_constraint_fires(store, alice, monkeypatch):
-    with store.write() as s:
-        credits.apply(s, "t", "alice@example.com", "topup", 50000, "December", key="k")
+def test_bulk_rolls_back_everything_when_the_constraint_fires(store, op, alice, monkeypatch):
+    with op.write() as o:
+        credits.apply(o, ALICE, "topup", 50000, "December", key="k")
     audits = _count(store, AuditEntry)
-    monkeypatch.setattr(credits, "claimed_keys", lambda *_a, **_k: {})  # the set-based lookup misses
-    rows = [credits.Row(2, "alice@example.com", 10000, "other", None), credits.Row(3, "alice@example.com", 50000, "December", "k")]
+    monkeypatch.setattr(ledger, "claimed_keys", lambda *_a, **_k: {})  # the set-based lookup misses
+    rows = [credits.Row(2, ALICE, 10000, "other", None), credits.Row(3, ALICE, 50000, "December", "k")]
     with pytest.raises(StoreUnavailable, match="nothing was applied"):
-        with store.write() as s:
-            credits.topup_rows(s, "t", rows)
+        with op.write() as o:
+            credits.topup_rows(o, rows)
     assert _count(store, CreditEntry) == 1 and _count(store, AuditEntry) == audits
     with store.read() as s:
         assert s.get(Account, alice).credit_balance == 50000
 
 
-def test_verify_on_an_empty_ledger(store):
-    with store.read() as s:
-        report = credits.verify(s)
+def test_verify_on_an_empty_ledger(op):
+    with op.read() as o:
+        report = ledger_verify.verify(o)
     assert report.ok and report.entries == 0
 
 
-def test_entries_of_a_deleted_account_stay_and_still_count(store, alice):
+def test_entries_of_a_deleted_account_stay_and_still_count(op, alice):
     from sqlalchemy import delete
 
     from mailadmin.store.models import User
 
-    with store.write() as s:
-        credits.apply(s, "t", "alice@example.com", "topup", 10000, "r")
-        s.execute(delete(User).where(User.account_id == alice))
-        s.execute(delete(Account).where(Account.id == alice))
-    with store.read() as s:
-        report = credits.verify(s)
+    with op.write() as o:
+        credits.apply(o, ALICE, "topup", 10000, "r")
+        o.session.execute(delete(User).where(User.account_id == alice))
+        o.session.execute(delete(Account).where(Account.id == alice))
+    with op.read() as o:
+        report = ledger_verify.verify(o)
     assert report.ok and report.entries == 1 and report.accounts == 0
 
 
 @pytest.mark.parametrize("distinct_keys", [3, 60])  # few keys: account IN + key IN; many: (account, key) row values
-def test_claimed_keys_finds_exactly_the_pairs_asked_for(store, distinct_keys):
-    with store.write() as s:
-        package = make_package(s, "gold")
-        accounts = [make_owner(s, f"c{i}@example.com", package).account_id for i in range(distinct_keys)]
-        rows = [credits.Row(i + 2, f"c{i}@example.com", 10000, "r", f"k{i}") for i in range(distinct_keys)]
-        credits.topup_rows(s, "t", rows)
+def test_claimed_keys_finds_exactly_the_pairs_asked_for(store, op, distinct_keys):
+    with op.write() as o:
+        package = make_package(o.session, "gold")
+        accounts = [make_owner(o.session, f"c{i}@example.com", package).account_id for i in range(distinct_keys)]
+        rows = [credits.Row(i + 2, parse_ref(f"c{i}@example.com"), 10000, "r", f"k{i}") for i in range(distinct_keys)]
+        credits.topup_rows(o, rows)
     wanted = {(a, f"k{i}") for i, a in enumerate(accounts)}
     crossed = {(accounts[0], f"k{i}") for i in range(1, distinct_keys)}  # keys that exist, but on other accounts
     with store.read() as s:
-        found = credits.claimed_keys(s, wanted | crossed | {(accounts[-1], "never")})
+        found = ledger.claimed_keys(s, wanted | crossed | {(accounts[-1], "never")})
     assert set(found) == wanted
     assert {e.amount for e in found.values()} == {10000}
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 
-def test_sample_is_varied_and_idempotent(store):
+def test_sample_is_varied_and_idempotent(op):
     from mailadmin.services import sample, status
     from mailadmin.store.models import AccountIP, AccountLimit, AuditEntry, Package, Suspension, User
     from mailadmin.timeutil import utcnow
 
-    with store.write() as session:
-        first = sample.load(session, "t")
+    with op.write() as o:
+        first = sample.load(o)
     assert first["packages"] == 3 and first["accounts"] == sample.ACCOUNTS
-    with store.write() as session:
+    with op.write() as o:
+        session = o.session
         audit_before = session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
-        assert sample.load(session, "t") == {"roles": 0, "packages": 0, "accounts": 0}
+        assert sample.load(o) == {"roles": 0, "packages": 0, "accounts": 0}
         assert session.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == audit_before
-    with store.read() as session:
+    with op.read() as o:
+        session = o.session
         now = utcnow()
         assert session.execute(select(func.count()).select_from(User)).scalar_one() == sample.ACCOUNTS
         business = session.execute(select(Package).where(Package.name == "business")).scalar_one()

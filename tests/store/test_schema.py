@@ -55,12 +55,12 @@ def test_sqlite_connections_have_wal_foreign_keys_and_a_busy_timeout(store, back
         assert session.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
 
 
-def test_write_transactions_roll_back_whole(store):
+def test_write_transactions_roll_back_whole(store, op):
     from mailadmin.services import roles
 
     with pytest.raises(RuntimeError):
-        with store.write() as session:
-            roles.create(session, "t", "doomed", grant=["chat"])
+        with op.write() as o:
+            roles.create(o, "doomed", grant=["chat"])
             raise RuntimeError("crash after the write")
     with store.read() as session:
         assert "doomed" not in roles.names(session)

@@ -64,8 +64,9 @@ def parse_ref(raw: str) -> UserRef:
 
 
 def is_comment(line: str) -> bool:
-    """On bulk stdin `#12` is user 12; any other line starting with `#` (`# note`) is a comment."""
-    return line.startswith("#") and not _ID.fullmatch(line)
+    """On bulk stdin `#12` is user 12; any other line starting with `#` (`# note`) is a comment,
+    except `#` and digits of any script (`#²`, `#٣`): a mistyped id, refused rather than skipped."""
+    return line.startswith("#") and not line[1:].isdigit()
 
 
 def normalise_domain(raw: str) -> str:

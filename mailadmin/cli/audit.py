@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mailadmin.cli.context import current
-from mailadmin.cli.options import Fields, NoHeaders, Offset, Output, ReportOutput, Sort, bounded
+from mailadmin.cli.options import Fields, NoHeaders, Offset, Output, Quiet, ReportOutput, Sort, bounded
 from mailadmin.render.output import LIST, REPORT
 
 app = typer.Typer(help="The audit log: who changed what, when, before and after.", no_args_is_help=True)
@@ -25,6 +25,7 @@ def audit_list(
     no_headers: NoHeaders = False,
     sort: Sort = None,
     output: Output = None,
+    quiet: Quiet = False,
 ) -> None:
     """List audit entries, newest first.
 

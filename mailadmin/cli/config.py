@@ -8,7 +8,7 @@ import typer
 
 from mailadmin.cli.complete import CONFIG_KEYS
 from mailadmin.cli.context import current
-from mailadmin.cli.options import ShowOutput
+from mailadmin.cli.options import Quiet, ShowOutput
 from mailadmin.render.output import SHOW
 
 app = typer.Typer(help="The config file: database, default output, platform host names.", no_args_is_help=True)
@@ -45,6 +45,7 @@ def config_set(
     key: Annotated[str, typer.Argument(metavar="KEY", help="Setting name, e.g. platform.spf_include.", autocompletion=CONFIG_KEYS,
                                        show_default=False)],
     value: Annotated[str, typer.Argument(metavar="VALUE", help="New value.", show_default=False)],
+    quiet: Quiet = False,
 ) -> None:
     """Set one setting in the config file (validated; the rest of the file is kept).
 

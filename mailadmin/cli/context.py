@@ -200,16 +200,22 @@ def _has_terminal() -> bool:
 
 
 def _ask_terminal(prompt: str) -> bool:
+    """Ask on the terminal itself and read one line of answer from it (the terminal is in its
+    usual line mode, so the person can edit the answer before Enter)."""
     fd = _terminal()
     if fd is None:
         return False
-    with open(fd, "r+", encoding="utf-8", errors="replace", closefd=True) as tty:
-        tty.write(prompt)
-        tty.flush()
-        answer = tty.readline()
-    if not answer:  # Ctrl-D
-        raise KeyboardInterrupt
-    return answer.strip().lower() in ("y", "yes")
+    try:
+        os.write(fd, prompt.encode())
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = os.read(fd, 256)
+            if not chunk:  # Ctrl-D: no answer is no
+                break
+            answer += chunk
+    finally:
+        os.close(fd)
+    return answer.decode(errors="replace").strip().lower() in ("y", "yes")
 
 
 def _isatty(stream: TextIO) -> bool:

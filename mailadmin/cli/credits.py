@@ -10,7 +10,8 @@ import typer
 from mailadmin import vocab
 from mailadmin.cli.complete import complete_packages, complete_users
 from mailadmin.cli.context import current
-from mailadmin.cli.options import Force, Output, Quiet, ReportOutput, ShowOutput, UserRef
+from mailadmin.cli.options import (DryRun, Fields, Force, Limit, NoHeaders, Offset, Output, Quiet, ReportOutput, ShowOutput, Sort,
+                                   UserRef, bounded)
 from mailadmin.render.output import LIST, REPORT, SHOW
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ Key = Annotated[
     typer.Option("--key", "-k", metavar="KEY", help="Idempotency key, per account: the same key and request again is a no-op (exit 0), "
                  "the same key for another request is exit 5. Cron: derive it, e.g. topup:2026-12.", show_default=False),
 ]
+# ledger entry ids are store integers: a --before beyond 64 bits is a usage error, not a driver overflow
+MAX_ENTRY_ID = 2**63 - 1
 AmountArg = Annotated[Optional[str], typer.Argument(metavar="AMOUNT", help="Credits: digits with at most 4 decimals (10, 0.5, 12.3456).", show_default=False)]
 
 
@@ -86,6 +89,7 @@ def credits_add(
                                                    show_default=False)] = None,
     kind: Annotated[AddKind, typer.Option("--kind", metavar="KIND", help="Ledger kind of the entry: topup or refund.")] = AddKind[vocab.TOPUP],
     force: Force = False,
+    dry_run: DryRun = False,
     quiet: Quiet = False,
     output: ShowOutput = None,
 ) -> None:
@@ -104,7 +108,7 @@ def credits_add(
     if from_file is not None:
         if user is not None or amount is not None or package or reason is not None or key is not None:
             raise InvalidInput("--from-file takes user, amount, reason and key from the file; give no USER, AMOUNT, --reason, --key or --package")
-        _add_from_file(from_file, kind.value, force, quiet, fmt)
+        _add_from_file(from_file, kind.value, force, dry_run, fmt)
         return
     if package is not None:
         if amount is not None:
@@ -112,12 +116,15 @@ def credits_add(
         if user is None:
             raise InvalidInput("missing AMOUNT", hint="usage: mailadmin credits add --package PKG AMOUNT --reason TEXT --key KEY")
         units = parse.signed_amount(user, kind.value)  # with --package the one positional is the amount
-        with inv.out.progress(not quiet) as progress, inv.write() as op:
-            report = credits.topup_package(op, package, units, reason, key, kind=kind.value, force=force, progress=progress)
-        render.bulk(inv.out, report, fmt, quiet=quiet)
+        with inv.out.progress(not inv.out.quiet) as progress, _transaction(inv, dry_run) as op:
+            report = credits.topup_package(op, package, units, reason, key, kind=kind.value, force=force, dry_run=dry_run,
+                                           progress=progress)
+        render.bulk(inv.out, report, fmt, dry_run=dry_run)
         if report.failed:
             raise render.bulk_failure(report, f"package {package}:")
         return
+    if dry_run:
+        raise InvalidInput("--dry-run works with --package and --from-file only")
     if user is None or amount is None:
         raise InvalidInput("missing USER and AMOUNT" if user is None else "missing AMOUNT",
                            hint="usage: mailadmin credits add USER AMOUNT --reason TEXT [--key KEY]")
@@ -125,10 +132,15 @@ def credits_add(
     ref = parse.user_ref(user)
     with inv.write() as op:
         result = credits.apply(op, ref, kind.value, units, reason, key=key, force=force)
-    render.applied(inv.out, result, fmt, quiet=quiet)
+    render.applied(inv.out, result, fmt)
 
 
-def _add_from_file(path: str, kind: str, force: bool, quiet: bool, fmt) -> None:
+def _transaction(inv, dry_run: bool):
+    """A dry run plans inside a read: it takes no write lock and cannot commit anything."""
+    return inv.read() if dry_run else inv.write()
+
+
+def _add_from_file(path: str, kind: str, force: bool, dry_run: bool, fmt) -> None:
     from mailadmin.render import credits as render
     from mailadmin.services import credits, csvrows
 
@@ -136,9 +148,9 @@ def _add_from_file(path: str, kind: str, force: bool, quiet: bool, fmt) -> None:
     # read (and check) the whole file before taking the write lock: a slow pipe must not block other writers
     with csvrows.open_source(path, inv.stdin) as (stream, source):
         rows, failures = credits.read_topups(stream, source)
-    with inv.out.progress(not quiet) as progress, inv.write() as op:
-        report = credits.topup_rows(op, rows, kind=kind, force=force, failures=failures, progress=progress)
-    render.bulk(inv.out, report, fmt, quiet=quiet)
+    with inv.out.progress(not inv.out.quiet) as progress, _transaction(inv, dry_run) as op:
+        report = credits.topup_rows(op, rows, kind=kind, force=force, failures=failures, dry_run=dry_run, progress=progress)
+    render.bulk(inv.out, report, fmt, dry_run=dry_run)
     if report.failed:
         raise render.bulk_failure(report, source)
 
@@ -170,7 +182,7 @@ def credits_deduct(
     ref = parse.user_ref(user)
     with inv.write() as op:
         result = credits.apply(op, ref, kind.value, units, reason, key=key, force=force)
-    render.applied(inv.out, result, fmt, quiet=quiet)
+    render.applied(inv.out, result, fmt)
 
 
 @app.command("adjust", context_settings=SIGNED)
@@ -207,7 +219,7 @@ def credits_adjust(
     ref = parse.user_ref(user)
     with inv.write() as op:
         result = credits.apply(op, ref, vocab.ADJUST, units, reason, key=key, force=force)
-    render.applied(inv.out, result, fmt, quiet=quiet)
+    render.applied(inv.out, result, fmt)
 
 
 @app.command("history")
@@ -216,8 +228,14 @@ def credits_history(
     kind: Annotated[Optional[list[LedgerKind]], typer.Option("--kind", metavar="KIND", help="Only entries of this kind (repeatable).", show_default=False)] = None,
     since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN", help="From this time: ISO date or time (UTC), or a span back from now: 12h, 7d.", show_default=False)] = None,
     until: Annotated[Optional[str], typer.Option("--until", metavar="WHEN", help="Before this time (same forms as --since).", show_default=False)] = None,
-    before: Annotated[Optional[int], typer.Option("--before", min=1, metavar="ID", help="Page back: only entries older than entry ID.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=0, metavar="N", help="At most this many entries, newest first (0: all).")] = 50,
+    before: Annotated[Optional[int], typer.Option("--before", min=1, max=MAX_ENTRY_ID, metavar="ID", help="Page back: only entries older than entry ID.",
+                                                  show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", callback=bounded, metavar="N", help="At most this many entries, newest first (0: all).")] = 50,
+    offset: Offset = 0,
+    fields: Fields = None,
+    no_headers: NoHeaders = False,
+    sort: Sort = None,
+    quiet: Quiet = False,
     output: Output = None,
 ) -> None:
     """List an account's ledger entries, newest first, a page at a time.
@@ -232,9 +250,10 @@ def credits_history(
     fmt = inv.format(output, LIST)
     since_at, until_at = inv.when(since), inv.when(until)
     ref = parse.user_ref(user)
+    page, skip = inv.listing(fields, no_headers, sort, limit, offset, store_pages=True)
     with inv.read() as op:
         _holder, entries, more = credits.history(op, ref, kinds=[k.value for k in kind or []], since=since_at, until=until_at,
-                                                 before=before, limit=limit or None)
+                                                 before=before, limit=page, offset=skip)
     render.history(inv.out, entries, fmt, more=more)
 
 
@@ -245,6 +264,7 @@ def credits_list(
     package: Annotated[Optional[str], typer.Option("--package", "-p", metavar="PKG", autocompletion=complete_packages,
                                                    help="Only accounts on this package.", show_default=False)] = None,
     include_all: Annotated[bool, typer.Option("--all", help="Also accounts without credits enabled and closed ones.")] = False,
+    fields: Fields = None, no_headers: NoHeaders = False, sort: Sort = None, limit: Limit = None, offset: Offset = 0,
     quiet: Quiet = False,
     output: Output = None,
 ) -> None:
@@ -259,9 +279,10 @@ def credits_list(
     inv = current()
     fmt = inv.format(output, LIST)
     threshold = parse_amount(below, what="--below", allow_zero=True, allow_negative=True) if below is not None else None
+    inv.listing(fields, no_headers, sort, limit, offset)
     with inv.read() as op:
         rows = credits.accounts(op, below=threshold, package=package, include_all=include_all)
-    render.accounts(inv.out, rows, fmt, quiet=quiet)
+    render.accounts(inv.out, rows, fmt)
 
 
 @app.command("verify")
@@ -277,6 +298,6 @@ def credits_verify(quiet: Quiet = False, output: ReportOutput = None) -> None:
     fmt = inv.format(output, REPORT)
     with inv.read() as op:
         report = ledger_verify.verify(op)
-    render.verify(inv.out, report, fmt, quiet=quiet)
+    render.verify(inv.out, report, fmt)
     if failure := render.verify_failure(report, fmt):
         raise failure

@@ -7,14 +7,14 @@ from typing import Annotated
 import typer
 
 from mailadmin.cli.context import current
-from mailadmin.cli.options import ShowOutput
+from mailadmin.cli.options import Quiet, ShowOutput
 from mailadmin.render.output import SHOW
 
 app = typer.Typer(help="The store: schema migrations, status, backup.", no_args_is_help=True)
 
 
 @app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(quiet: Quiet = False) -> None:
     """Apply pending schema migrations (Alembic), in one transaction.
 
     Example: mailadmin db upgrade
@@ -48,7 +48,7 @@ def db_status(output: ShowOutput = None) -> None:
 
 
 @app.command("backup")
-def db_backup(file: Annotated[str, typer.Argument(metavar="FILE", help="New file to write the copy to.", show_default=False)]) -> None:
+def db_backup(file: Annotated[str, typer.Argument(metavar="FILE", help="New file to write the copy to.", show_default=False)], quiet: Quiet = False) -> None:
     """Copy a SQLite store while others use it (SQLite's online backup); PostgreSQL: use pg_dump.
 
     Example: mailadmin db backup /var/backups/mailadmin-$(date +%F).db

@@ -58,7 +58,16 @@ PermissionKeys = Annotated[list[str], typer.Argument(metavar="KEY", help="Catalo
                                                     autocompletion=PERMISSION_KEYS, show_default=False)]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed when no terminal is attached).")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success (cron); errors still print one line.")]
+def _quiet(value: bool) -> bool:
+    """-q silences this invocation's messages (Output.message); data and errors still print."""
+    if value:
+        from mailadmin.cli.context import current
+
+        current().out.quiet = True
+    return value
+
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", callback=_quiet, help="Print nothing on success (cron); errors still print one line.")]
 Force = Annotated[bool, typer.Option("--force", help="Override a state check (package without credits, closed account); audited.")]
 
 PackageName = Annotated[str, typer.Argument(metavar="PACKAGE", help="Package name (a lower-case slug).", autocompletion=complete_packages, show_default=False)]

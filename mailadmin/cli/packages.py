@@ -8,7 +8,7 @@ import typer
 
 from mailadmin.cli.complete import LIMIT_ASSIGNMENTS, complete_packages, complete_roles
 from mailadmin.cli.context import current
-from mailadmin.cli.options import DryRun, Fields, Limit, NoHeaders, Offset, Output, PackageName, ShowOutput, Sort, Yes
+from mailadmin.cli.options import DryRun, Fields, Limit, NoHeaders, Offset, Output, PackageName, Quiet, ShowOutput, Sort, Yes
 from mailadmin.render.output import LIST, SHOW
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def settings_from_options(
 def packages_list(
     fields: Fields = None, no_headers: NoHeaders = False, sort: Sort = None, limit: Limit = None, offset: Offset = 0,
     output: Output = None,
+    quiet: Quiet = False,
 ) -> None:
     """List packages with their main limits, credit settings and account counts.
 
@@ -108,6 +109,7 @@ def packages_create(
     description: Description = None,
     asset: Asset = None,
     output: ShowOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Create a package; limits not given are unlimited.
 
@@ -139,6 +141,7 @@ def packages_edit(
     description: Description = None,
     dry_run: DryRun = False,
     output: ShowOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Change a package; every account that inherits follows (overrides stay).
 
@@ -166,6 +169,7 @@ def packages_delete(
     reassign: Annotated[Optional[str], typer.Option("--reassign", metavar="OTHER", help="Move the package's accounts to this package first.", autocompletion=complete_packages, show_default=False)] = None,
     dry_run: DryRun = False,
     yes: Yes = False,
+    quiet: Quiet = False,
 ) -> None:
     """Delete a package; one still in use needs --reassign OTHER.
 
@@ -193,6 +197,7 @@ def packages_assets(
     add: Annotated[Optional[list[str]], typer.Option("--add", metavar="KIND=VALUE", help="Assign node=NAME, bounce=EMAIL or domain=NAME (repeatable).", show_default=False)] = None,
     remove: Annotated[Optional[list[str]], typer.Option("--remove", metavar="KIND=VALUE", help="Unassign an asset (repeatable).", show_default=False)] = None,
     output: ShowOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Show or change the sending nodes, bounce addresses and domains a package pre-assigns.
 

@@ -30,8 +30,8 @@ def user_refs(args: Iterable[str], stdin: TextIO | None) -> Iterator["UserRef | 
     def lines() -> Iterator[str]:
         yield from args
         if stdin is not None:
-            for number, line in enumerate(stdin):
-                text = (line.lstrip("\ufeff") if number == 0 else line).strip()  # a BOM, as CSV input allows
+            for number, text in enumerate(_stdin_lines(stdin)):
+                text = (text.lstrip("\ufeff") if number == 0 else text).strip()  # a BOM, as CSV input allows
                 if text and not is_comment(text):
                     yield text
 
@@ -42,13 +42,31 @@ def user_refs(args: Iterable[str], stdin: TextIO | None) -> Iterator["UserRef | 
             yield BadRef(text.strip(), exc)
 
 
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def _stdin_lines(stdin: TextIO) -> Iterator[str]:
+    """Lines ended by LF, CRLF or a lone CR, as the csv module reads them (a POSIX stdin splits
+    at LF only); text that is not UTF-8 is exit 2, not a crash half-way through a run."""
+    try:
+        for chunk in stdin:
+            yield from _LINE_END.split(chunk)
+    except UnicodeDecodeError:
+        raise InvalidInput("stdin is not UTF-8 text") from None
+
+
+# A name, a value or a code is matched whole: spaces around it are forgiven, a line break is not
+# (`$'daily\n'` is refused, not stored as `daily`).
+_BLANKS = " \t"
+
+
 # -- limits ----------------------------------------------------------------------------------
 MAX_LIMIT = 10**15  # inside BIGINT with room; a typo of many digits fails loudly
 
 
 def limit_name(name: str) -> str:
     """A known limit name, or InvalidInput naming the closest one."""
-    name = name.strip().lower().replace("-", "_")
+    name = name.strip(_BLANKS).lower().replace("-", "_")
     if name not in LIMIT_NAMES:
         close = get_close_matches(name, LIMIT_NAMES, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else f"limits are {', '.join(LIMIT_NAMES)}"
@@ -58,7 +76,7 @@ def limit_name(name: str) -> str:
 
 def limit_value(text: str, name: str = "limit") -> int | None:
     """'100' -> 100, 'unlimited' -> None. An integer >= 0, ASCII digits only."""
-    raw = text.strip().lower()
+    raw = text.strip(_BLANKS).lower()
     if raw == UNLIMITED:
         return None
     if not raw.isascii() or not raw.isdigit():
@@ -129,7 +147,7 @@ _CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 
 def suspension_code(code: str) -> str:
-    value = code.strip().lower()
+    value = code.strip(_BLANKS).lower()
     if not _CODE.fullmatch(value):
         raise InvalidInput(
             f"suspension code {code!r} is not a code: a lower-case word of at most 32 characters "

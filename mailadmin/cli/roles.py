@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from mailadmin.cli.context import current
-from mailadmin.cli.options import Fields, Limit, NoHeaders, Offset, Output, PermissionKeys, RoleName, ShowOutput, Sort, Yes
+from mailadmin.cli.options import Fields, Limit, NoHeaders, Offset, Output, PermissionKeys, Quiet, RoleName, ShowOutput, Sort, Yes
 from mailadmin.render.output import LIST, SHOW
 
 SEARCH_MAX = 200  # a search longer than any key or description matches nothing: say so
@@ -19,6 +19,7 @@ app = typer.Typer(help="Roles: named sets of permissions over the feature catalo
 def roles_list(
     fields: Fields = None, no_headers: NoHeaders = False, sort: Sort = None, limit: Limit = None, offset: Offset = 0,
     output: Output = None,
+    quiet: Quiet = False,
 ) -> None:
     """List roles with what they hold and who uses them.
 
@@ -58,6 +59,7 @@ def roles_create(
     grant: Annotated[Optional[list[str]], typer.Option("--grant", "-g", metavar="KEY", help="Grant a catalog key (repeatable).", show_default=False)] = None,
     description: Annotated[Optional[str], typer.Option("--description", "-d", metavar="TEXT", help="What the role is for.", show_default=False)] = None,
     output: ShowOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Create a role, from scratch or as a copy of another (--from).
 
@@ -74,7 +76,7 @@ def roles_create(
 
 
 @app.command("grant")
-def roles_grant(name: RoleName, keys: PermissionKeys) -> None:
+def roles_grant(name: RoleName, keys: PermissionKeys, quiet: Quiet = False) -> None:
     """Grant catalog keys to a role (a key grants its whole subtree).
 
     Example: mailadmin roles grant support contacts.export
@@ -89,7 +91,7 @@ def roles_grant(name: RoleName, keys: PermissionKeys) -> None:
 
 
 @app.command("revoke")
-def roles_revoke(name: RoleName, keys: PermissionKeys) -> None:
+def roles_revoke(name: RoleName, keys: PermissionKeys, quiet: Quiet = False) -> None:
     """Revoke catalog keys (and their subtrees) from a role.
 
     Example: mailadmin roles revoke support contacts.import
@@ -104,7 +106,7 @@ def roles_revoke(name: RoleName, keys: PermissionKeys) -> None:
 
 
 @app.command("rename")
-def roles_rename(name: RoleName, new_name: Annotated[str, typer.Argument(metavar="NEW_NAME", help="The new name.", show_default=False)]) -> None:
+def roles_rename(name: RoleName, new_name: Annotated[str, typer.Argument(metavar="NEW_NAME", help="The new name.", show_default=False)], quiet: Quiet = False) -> None:
     """Rename a custom role (packages and members keep it).
 
     Example: mailadmin roles rename support helpdesk
@@ -118,7 +120,7 @@ def roles_rename(name: RoleName, new_name: Annotated[str, typer.Argument(metavar
 
 
 @app.command("delete")
-def roles_delete(name: RoleName, yes: Yes = False) -> None:
+def roles_delete(name: RoleName, yes: Yes = False, quiet: Quiet = False) -> None:
     """Delete a custom role that no package or member uses.
 
     Example: mailadmin roles delete support --yes

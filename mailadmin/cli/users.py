@@ -8,8 +8,11 @@ import typer
 
 from mailadmin.cli.complete import LIMIT_ASSIGNMENTS, LIMIT_NAMES, STATUSES, SUSPENSION_CODES, complete_packages
 from mailadmin.cli.context import current
-from mailadmin.cli.options import BulkOutput, DryRun, Output, ShowOutput, SkipMissing, Stdin, UserRef, UserRefs, Yes
+from mailadmin.cli.options import (BulkOutput, DryRun, Fields, NoHeaders, Offset, Output, Quiet, ShowOutput, SkipMissing, Sort,
+                                   Stdin, UserRef, UserRefs, Yes, bounded)
 from mailadmin.render.output import BULK, LIST, SHOW
+
+TABLE_PAGE = 500  # rows a table shows unless --limit says otherwise; scripts (json, csv, ids) get all
 
 app = typer.Typer(help="Users: client accounts, limits, suspensions, closing, IP allow-lists.", no_args_is_help=True)
 
@@ -19,6 +22,8 @@ Reason = Annotated[Optional[str], typer.Option("--reason", metavar="TEXT", help=
 Code = Annotated[Optional[str], typer.Option("--code", metavar="CODE", autocompletion=SUSPENSION_CODES, help="Reason code: billing, abuse, bounces, manual (default), ...", show_default=False)]
 Force = Annotated[bool, typer.Option("--force", help="Delete users that are not closed too.")]
 Cidrs = Annotated[list[str], typer.Argument(metavar="CIDR", help="IPv4/IPv6 addresses or networks (203.0.113.7, 2001:db8::/32).", show_default=False)]
+Limit = Annotated[Optional[int], typer.Option("--limit", "-n", callback=bounded, metavar="N", show_default=False,
+                                              help=f"At most N users (0: all). Default: {TABLE_PAGE} for tables, all otherwise.")]
 
 
 @app.command("create")
@@ -27,6 +32,7 @@ def users_create(
     package: Package = None,
     name: Name = None,
     output: ShowOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Create an account owner on a package (a wizard asks for what is missing at a terminal).
 
@@ -48,35 +54,48 @@ def users_create(
     render.created(inv.out, detail, fmt)
 
 
-def _wizard(email: str | None, name: str | None, package: str | None) -> tuple[str, str | None, str]:
-    """Two steps, like the admin panel: the user's details, then a package picked from a table."""
-    from mailadmin.errors import InvalidInput, NotFound
-    from mailadmin.refs import normalise_email
+def _wizard(email: str | None, name: str | None, package: str | None) -> tuple[str, str, str]:
+    """Two steps, like the admin panel: the user's details, then a package picked from a table.
+    What was given on the command line is checked before anything is asked, and a typed email
+    must be valid and free before the package is asked for."""
+    from mailadmin.errors import Conflict, InvalidInput, NotFound
     from mailadmin.render import users as render
-    from mailadmin.services import packages
+    from mailadmin.services import packages, users
 
     inv = current()
-    inv.out.message("step 1 of 2: user details")
+    views = []
+    with inv.read() as op:
+        if email is not None:
+            email = users.free_email(op, email)
+        if name is not None:
+            name = users.clean_name(name)
+        if package is not None:
+            packages.get(op.session, package)
+        else:
+            views = packages.list_packages(op)
+            if not views:
+                raise NotFound("there are no packages yet", hint="create one with `mailadmin packages create NAME --role ROLE`")
+    render.wizard_note(inv.out, "step 1 of 2: user details")
     while email is None:
         raw = typer.prompt("email", err=True)
         try:
-            email = normalise_email(raw)
+            with inv.read() as op:
+                email = users.free_email(op, raw)
+        except (InvalidInput, Conflict) as exc:
+            render.wizard_note(inv.out, f"  {exc.message}")
+    while name is None:
+        try:
+            name = users.clean_name(typer.prompt("name", default="", err=True, show_default=False))
         except InvalidInput as exc:
-            inv.out.message(f"  {exc.message}")
-    if name is None:
-        name = typer.prompt("name", default="", err=True, show_default=False)
+            render.wizard_note(inv.out, f"  {exc.message}")
     if package is None:
-        with inv.read() as op:
-            views = packages.list_packages(op)
-        if not views:
-            raise NotFound("there are no packages yet", hint="create one with `mailadmin packages create NAME --role ROLE`")
         render.package_picker(inv.out, views)
         by_number = {str(i): v.name for i, v in enumerate(views, 1)}
         while package is None:
             choice = typer.prompt("package (number or name)", err=True).strip()
             package = by_number.get(choice) or (choice if choice in {v.name for v in views} else None)
             if package is None:
-                inv.out.message(f"  no package {choice!r}; pick a number from the table")
+                render.wizard_note(inv.out, f"  no package {choice!r}; pick a number from the table")
     return email, name, package
 
 
@@ -104,11 +123,15 @@ def users_list(
     package: Package = None,
     search: Annotated[Optional[str], typer.Option("--search", metavar="TEXT", help="Email or name contains TEXT (any case).", show_default=False)] = None,
     since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN", help="Created since: ISO date or time (UTC), or a span back from now (7d).", show_default=False)] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=0, metavar="N", help="At most N users (0: all). Default: 500 for tables, all otherwise.", show_default=False)] = None,
-    offset: Annotated[int, typer.Option("--offset", min=0, metavar="N", help="Skip the first N users (in id order).")] = 0,
+    fields: Fields = None,
+    no_headers: NoHeaders = False,
+    sort: Sort = None,
+    limit: Limit = None,
+    offset: Offset = 0,
     output: Output = None,
+    quiet: Quiet = False,
 ) -> None:
-    """List users in id order, filtered; `-o ids` prints one email a line for pipelines.
+    """List users in id order (or --sort FIELD), filtered; `-o ids` prints one email a line for pipelines.
 
     Example: mailadmin users list --status active --package free -o ids | mailadmin users suspend - --reason billing --yes
     """
@@ -120,13 +143,18 @@ def users_list(
     fmt = inv.format(output, LIST)
     since_at = inv.when(since)
     if limit is None:
-        limit = 500 if fmt is Format.table else 0
+        limit = TABLE_PAGE if fmt in (Format.table, Format.wide) else 0
+    page, skip = inv.listing(fields, no_headers, sort, limit, offset, store_pages=True)
     with inv.read() as op:
         # one more than shown tells whether there is more
         rows = users.list_users(op, status_filter=status, package=package, search=search, since=since_at,
-                                limit=limit + 1 if limit else None, offset=offset)
-    more = bool(limit) and len(rows) > limit
-    render.users_list(inv.out, rows[:limit] if more else rows, fmt, more=more)
+                                limit=page + 1 if page else None, offset=skip)
+    if page:  # paged by the store
+        more = len(rows) > page
+        rows = rows[:page]
+    else:  # everything, or sorted and paged by the output
+        more = bool(limit) and len(rows) > offset + limit
+    render.users_list(inv.out, rows, fmt, cut_at=limit if more else None)
 
 
 @app.command("edit")
@@ -136,6 +164,7 @@ def users_edit(
     email: Annotated[Optional[str], typer.Option("--email", "-e", metavar="EMAIL", help="A new email (validated).", show_default=False)] = None,
     package: Annotated[Optional[str], typer.Option("--package", "-p", metavar="PKG", help="Move the account to this package (overrides stay; plan expiry restarts).", autocompletion=complete_packages, show_default=False)] = None,
     output: ShowOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Change a user's name, email or package.
 
@@ -159,6 +188,7 @@ def users_limits(
     set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME=VALUE", autocompletion=LIMIT_ASSIGNMENTS, help="Override a limit: an integer >= 0 or `unlimited` (repeatable).", show_default=False)] = None,
     inherit: Annotated[Optional[list[str]], typer.Option("--inherit", metavar="NAME", autocompletion=LIMIT_NAMES, help="Drop an override: take the package's value again (repeatable).", show_default=False)] = None,
     output: ShowOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Show every limit of the user's account with its value and source; override or inherit.
 
@@ -200,15 +230,19 @@ def _bulk(action: str, users: list[str] | None, stdin: bool, *, dry_run: bool, y
         raise InvalidInput("give one or more users, or `-` to read them from stdin", hint=f"see `mailadmin users {action} --help`")
     single = len(args) == 1 and not from_stdin
     req = lifecycle.make_request(action, now=inv.clock(), reason=reason, force=force,
-                                 code=parse.suspension_code(code) if code else None,
+                                 code=parse.suspension_code(code) if code is not None else None,
                                  until=inv.when(until, future=True))
+    asking = not dry_run and not yes
+    if asking and from_stdin and not inv.can_prompt():
+        inv.confirm("", yes)  # a script piping ids without --yes: exit 2 now, before reading stdin
     refs = parse.user_refs(args, inv.stdin if from_stdin else None)
-    if not dry_run and not yes:
-        if not inv.can_prompt():
-            inv.confirm("", yes)  # a script without --yes: exit 2 now, before reading anything
+    if asking:
         refs = list(refs)
-        what = str(refs[0]) if len(refs) == 1 else f"{len(refs)} users"
-        inv.confirm(f"{action} {what}?", yes)
+        # what would be refused (unknown users, a state that does not allow it) is refused before
+        # anyone is asked; the question names what the run would change
+        with inv.out.progress() as tick, inv.read() as op:
+            plan = lifecycle.run(op, req, refs, single=single, skip_missing=skip_missing, dry_run=True, progress=tick)
+        inv.confirm(render.bulk_question(plan), yes)
     with inv.out.progress() as tick, (inv.read() if dry_run else inv.write()) as op:
         report = lifecycle.run(op, req, refs, single=single, skip_missing=skip_missing, dry_run=dry_run, progress=tick)
     render.bulk_report(inv.out, report, fmt)
@@ -228,6 +262,7 @@ def users_suspend(
     yes: Yes = False,
     skip_missing: SkipMissing = False,
     output: BulkOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Suspend users (a record with code, reason, actor, optional end; several may stand).
 
@@ -246,6 +281,7 @@ def users_unsuspend(
     yes: Yes = False,
     skip_missing: SkipMissing = False,
     output: BulkOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Lift standing suspensions, all of them or only those with --code.
 
@@ -263,6 +299,7 @@ def users_close(
     yes: Yes = False,
     skip_missing: SkipMissing = False,
     output: BulkOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Close users (data kept; `reopen` undoes it). Closing an owner shuts out its team.
 
@@ -280,6 +317,7 @@ def users_reopen(
     force: Annotated[bool, typer.Option("--force", help="Accepted so reopen and delete take the same options; reopening needs no force.")] = False,
     skip_missing: SkipMissing = False,
     output: BulkOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Reopen closed users (suspensions still standing still count).
 
@@ -297,6 +335,7 @@ def users_delete(
     force: Force = False,
     skip_missing: SkipMissing = False,
     output: BulkOutput = None,
+    quiet: Quiet = False,
 ) -> None:
     """Delete closed users (any with --force); an owner's account goes too, ledger and audit stay.
 
@@ -307,7 +346,7 @@ def users_delete(
 
 # -- IP allow-lists -------------------------------------------------------------------------------
 @app.command("allow-ip")
-def users_allow_ip(user: UserRef, cidrs: Cidrs, output: ShowOutput = None) -> None:
+def users_allow_ip(user: UserRef, cidrs: Cidrs, output: ShowOutput = None, quiet: Quiet = False) -> None:
     """Add addresses or networks to the account's IP allow-list (normalised, duplicates merged).
 
     Example: mailadmin users allow-ip alice@example.com 203.0.113.7 2001:db8::/32
@@ -316,7 +355,7 @@ def users_allow_ip(user: UserRef, cidrs: Cidrs, output: ShowOutput = None) -> No
 
 
 @app.command("deny-ip")
-def users_deny_ip(user: UserRef, cidrs: Cidrs, output: ShowOutput = None) -> None:
+def users_deny_ip(user: UserRef, cidrs: Cidrs, output: ShowOutput = None, quiet: Quiet = False) -> None:
     """Remove addresses or networks from the account's IP allow-list.
 
     Example: mailadmin users deny-ip alice@example.com 203.0.113.7

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mailadmin.render.output import Column, Format, Output, view
 
 SETTING = view("setting", "key", "value", "source", "description")
-COLUMNS = [Column("key"), Column("value"), Column("source"), Column("description")]
+COLUMNS = [Column("key"), Column("value"), Column("source"), Column("description", wrap=True)]
 
 
 def settings(out: Output, config, descriptions: dict[str, str], fmt: Format) -> None:

@@ -24,12 +24,15 @@ ALREADY = view("bulk_credit_applied", "user", "account_id", "key", "entry_id")
 ALREADY_AT_LINE = view("bulk_credit_applied_line", *ALREADY.fields, "line")
 ROW_FAILURE = view("bulk_row_failure", "id", "line", "error")
 
+# A plain table keeps what a person scans for, whole, at 60 columns too; who made an entry and
+# under which key are optional (`-o wide`, and csv, which always carries every column).
 ENTRY_COLUMNS = [
     Column("id", justify="right"), Column("created_at", "Time"), Column("kind"), Column("amount", justify="right"),
-    Column("balance_after", "Balance after", justify="right"), Column("reason"), Column("actor"), Column("key"),
+    Column("balance_after", "Balance after", justify="right"), Column("reason", wrap=True), Column("actor", wide=True),
+    Column("key", wide=True),
 ]
 ACCOUNT_COLUMNS = [
-    Column("account_id", "Account", justify="right"), Column("user", "Owner"), Column("package"), Column("status"),
+    Column("account_id", "Account", justify="right"), Column("user", "Owner"), Column("package", wide=True), Column("status"),
     Column("balance", justify="right"),
 ]
 PROBLEMS = {  # services/ledger_verify.py's codes
@@ -55,17 +58,17 @@ def balance(out: Output, holder, fmt: Format) -> None:
                        credits_enabled=holder.credits_enabled, package=holder.package, status=holder.status), fmt)
 
 
-def applied(out: Output, result, fmt: Format, *, quiet: bool) -> None:
+def applied(out: Output, result, fmt: Format) -> None:
     """After add/deduct/adjust: JSON on stdout when asked; else one line on stderr (none with -q)."""
     e = result.entry
-    if result.replayed and not quiet:  # stderr, whatever the format: a retried job says so in its log
+    if result.replayed:  # stderr, whatever the format: a retried job says so in its log
         out.message(f"already applied: entry #{e.id} ({e.kind} {format_amount(e.amount)}, key {e.key}) on account "
                     f"{e.account_id}; balance {format_amount(result.balance)}")
     if fmt is Format.json:
         out.json(APPLIED(**entry_json(e), user=result.holder.user, balance=format_amount(result.balance),
                          already_applied=result.replayed))
         return
-    if quiet or result.replayed:
+    if result.replayed:
         return
     sign = "+" if e.amount > 0 else ""
     forced = f" (forced: {', '.join(result.forced)})" if result.forced else ""
@@ -74,18 +77,18 @@ def applied(out: Output, result, fmt: Format, *, quiet: bool) -> None:
 
 
 def history(out: Output, entries, fmt: Format, *, more: bool) -> None:
-    out.rows([entry_json(e) for e in entries], ENTRY_COLUMNS, fmt, id_key="id", empty="no ledger entries match")
+    out.rows([entry_json(e) for e in entries], ENTRY_COLUMNS, fmt, id_key="id", empty="no ledger entries match", shape=ENTRY)
     if more and entries:
         out.message(f"older entries exist: add --before {entries[-1].id}")
 
 
 # -- many accounts ---------------------------------------------------------------------------
-def accounts(out: Output, rows, fmt: Format, *, quiet: bool) -> None:
-    if not rows and quiet:
-        return  # a cron alert mails only when there is something to say
+def accounts(out: Output, rows, fmt: Format) -> None:
+    if not rows and out.quiet:
+        return  # -q: a cron alert mails only when there is something to say (not even a csv header)
     data = [ACCOUNT(account_id=r.account_id, user=r.user, package=r.package, credits_enabled=r.credits_enabled,
                     status=r.status, balance=format_amount(r.balance)) for r in rows]
-    out.rows(data, ACCOUNT_COLUMNS, fmt, id_key="user", empty="no account matches")
+    out.rows(data, ACCOUNT_COLUMNS, fmt, id_key="user", empty="no account matches", shape=ACCOUNT)
 
 
 # -- bulk ------------------------------------------------------------------------------------
@@ -110,17 +113,19 @@ def bulk_json(report) -> dict[str, Any]:
     )
 
 
-def bulk(out: Output, report, fmt: Format, *, quiet: bool) -> None:
+def bulk(out: Output, report, fmt: Format, *, dry_run: bool = False) -> None:
+    """The report as JSON when asked; else one summary line on stderr (none with -q). A dry run
+    says so on stderr whatever the format: nothing was written, whatever the JSON lists."""
     if fmt is Format.json:
         out.json(bulk_json(report))
-        return
-    if quiet or report.failed:
-        return
+    if report.failed or (fmt is Format.json and not dry_run):
+        return  # a refused run is the one error line the command raises
     what = "top-ups" if report.kind == "topup" else f"{report.kind}s"
-    line = f"applied {len(report.changed)} {what} ({format_amount(report.total)} credits)"
+    verb = "dry run: would apply" if dry_run else "applied"
+    line = f"{verb} {len(report.changed)} {what} ({format_amount(report.total)} credits)"
     if report.unchanged:
         line += f"; {len(report.unchanged)} already applied"
-    out.message(line)
+    out.message(line + ("; nothing changed" if dry_run else ""))
 
 
 def describe_failure(f) -> str:
@@ -153,7 +158,7 @@ def problem_text(p) -> str:
     return PROBLEMS[p.problem]
 
 
-def verify(out: Output, report, fmt: Format, *, quiet: bool) -> None:
+def verify(out: Output, report, fmt: Format) -> None:
     problems = [MISMATCH(account_id=p.account_id, entry_id=p.entry_id, problem=problem_text(p), expected=_amount(p.expected),
                          found=_amount(p.found)) for p in report.problems]
     if fmt is Format.json:
@@ -163,7 +168,7 @@ def verify(out: Output, report, fmt: Format, *, quiet: bool) -> None:
         where = f"account {p['account_id']}" + (f" entry #{p['entry_id']}" if p["entry_id"] else "")
         figures = f": ledger says {p['expected']}, stored {p['found']}" if p["expected"] is not None else ""
         out.message(f"{where}: {p['problem']}{figures}")
-    if report.ok and not quiet:
+    if report.ok:
         out.message(f"ledger consistent: {counted(report.entries, 'entry', 'entries')}, {counted(report.accounts, 'account')}")
 
 

@@ -88,6 +88,7 @@ class Column:
     justify: str = "left"
     style: str | None = None
     wide: bool = False  # optional: shown by -o wide (and csv), left out of a plain table
+    wrap: bool = False  # free text (a description, a reason) may wrap; every other column is shown whole
 
     @property
     def title(self) -> str:
@@ -160,6 +161,7 @@ class Output:
         self.stderr = stderr
         self.env = env
         self.listing = Listing()
+        self.quiet = False  # -q: no messages on success (cron); data and errors still print
         self._consoles: dict[bool, "Console"] = {}
 
     # -- Rich, when a table is drawn -----------------------------------------------------------
@@ -187,6 +189,19 @@ class Output:
 
     def print(self, renderable: Any, *, stderr: bool = False, **kw: Any) -> None:
         self.console(stderr).print(renderable, **kw)
+
+    def print_whole(self, table: Any) -> None:
+        """A table no narrower than what it must show whole: on a terminal too narrow for it the
+        lines run past the edge (the terminal wraps them) rather than cut an email or an amount."""
+        from rich.console import Console
+
+        console = self.console()
+        # each column's minimum, its padding, and one border between columns and at each side
+        needed = sum((c.min_width or 0) + 2 for c in table.columns) + len(table.columns) + 1
+        if needed > console.width:
+            console = Console(file=self.stdout, highlight=False, soft_wrap=False, width=needed, _environ=dict(self.env),
+                              force_terminal=console.is_terminal, color_system=console.color_system)
+        console.print(table, crop=False)  # whatever Rich adds to the minimum is never cut either
 
     # -- data ----------------------------------------------------------------------------------
     def json(self, data: Any) -> None:
@@ -239,12 +254,17 @@ class Output:
                 by_key = {c.key: c for c in columns}
                 shown = [by_key.get(f) or Column(f) for f in listing.fields]
             table = self.table(title, show_header=not listing.no_headers)
-            for col in shown:
-                # identifiers, amounts and limits are never cut: a narrow terminal folds them
-                table.add_column(col.title, justify=col.justify, style=col.style, overflow="fold")
-            for row in rows:
-                table.add_row(*(escape(cell(row.get(c.key))) for c in shown))
-            self.print(table)
+            cells = [[cell(row.get(c.key)) for c in shown] for row in rows]
+            for i, col in enumerate(shown):
+                if col.wrap:  # free text takes what is left, wrapping between words, never inside one
+                    longest = max([_longest_word(col.title), *(_longest_word(r[i]) for r in cells)])
+                    table.add_column(col.title, justify=col.justify, style=col.style, overflow="fold", min_width=min(longest, 30))
+                else:  # identifiers, amounts and limits are shown whole
+                    table.add_column(col.title, justify=col.justify, style=col.style, no_wrap=True,
+                                     min_width=max([len(col.title), *(len(r[i]) for r in cells)]))
+            for row in cells:
+                table.add_row(*(escape(value) for value in row))
+            self.print_whole(table)
 
     def record(self, record: dict[str, Any], fmt: Format, *, fields: Sequence[Column] | None = None,
                title: str | None = None) -> None:
@@ -267,8 +287,9 @@ class Output:
 
     # -- people --------------------------------------------------------------------------------
     def message(self, text: str) -> None:
-        """A human message on stderr (never stdout, which carries data only)."""
-        self.stderr.write(text + "\n")
+        """A human message on stderr (never stdout, which carries data only); none with -q."""
+        if not self.quiet:
+            self.stderr.write(text + "\n")
 
     @contextmanager
     def progress(self, enabled: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
@@ -318,6 +339,10 @@ def _sort_key(value: Any) -> Any:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return (0, Decimal(value), "")
     return (1, 0, str(jsonable(value)))
+
+
+def _longest_word(text: str) -> int:
+    return max((len(word) for word in text.split()), default=0)
 
 
 def escape(text: str) -> str:

@@ -14,9 +14,10 @@ EDIT_ACCOUNT = view("package_edit_account", "account_id", "owner", "affected", "
 ASSET = view("package_asset", "kind", "value")
 
 LIST_COLUMNS = [
-    Column("name"), Column("role"), Column("accounts", justify="right"), Column("hourly", justify="right"),
-    Column("daily", justify="right"), Column("monthly", justify="right"), Column("credits"),
-    Column("bounce_limit_pct", "Bounce limit", justify="right"), Column("expires_after", "Expires after (days)", justify="right"),
+    Column("name"), Column("role"), Column("accounts", justify="right"), Column("hourly", justify="right", wide=True),
+    Column("daily", justify="right"), Column("monthly", justify="right"), Column("credits", wrap=True),
+    Column("bounce_limit_pct", "Bounce limit", justify="right", wide=True),
+    Column("expires_after", "Expires after (days)", justify="right", wide=True),
 ]
 SHOW_FIELDS = [
     Column("name"), Column("description"), Column("role"), Column("accounts"), Column("credits_enabled", "Credits"),
@@ -26,7 +27,7 @@ SHOW_FIELDS = [
 ]
 CHANGE_COLUMNS = [Column("field"), Column("before"), Column("after")]
 ACCOUNT_COLUMNS = [Column("owner"), Column("account_id", "Account", justify="right"), Column("affected"),
-                   Column("inherits", "Inherits (changes)"), Column("keeps_override", "Keeps override")]
+                   Column("inherits", "Inherits (changes)", wrap=True), Column("keeps_override", "Keeps override", wrap=True)]
 
 
 def package_json(v) -> dict[str, Any]:

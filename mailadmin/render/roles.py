@@ -11,8 +11,8 @@ ROLE = view("role", "name", "description", "builtin", "grants", "permissions", "
 ROLE_ROW = view("role_row", *ROLE.fields, "permission_count")
 MATRIX_ROW = view("matrix_row", "role", "areas")
 PERMISSION = view("permission", "key", "description", "parent", "implies", "requires_any", "leaf")
-LIST_COLUMNS = [Column("name"), Column("builtin", "Built-in"), Column("permission_count", "Permissions", justify="right"),
-                Column("packages"), Column("members", justify="right"), Column("description")]
+LIST_COLUMNS = [Column("name"), Column("builtin", "Built-in", wide=True), Column("permission_count", "Permissions", justify="right"),
+                Column("packages", wrap=True), Column("members", justify="right"), Column("description", wrap=True)]
 
 MARKS = {  # (terminal, ascii)
     "granted": ("[green]✔[/]", "[x]"),
@@ -138,26 +138,43 @@ def roles_matrix(out: Output, areas: list[str], rows: list[tuple[str, dict[str, 
         return
     names = [name for name, _ in rows]
     cells = {name: c for name, c in rows}
-    # Roles as rows, like seed 000's table, when it fits; otherwise areas as rows, so that a
-    # narrow terminal folds nothing but long role names.
-    wide = max(map(len, names), default=4) + sum(len(a) + 3 for a in areas) + 4
-    if wide <= out.console().width:
+    width = out.console().width
+    # Roles as rows, like seed 000's table, when it fits; otherwise areas as rows, with as many
+    # roles side by side as fit whole, and further tables for the rest: a header (a role, an
+    # area) is never split inside a word.
+    if max(map(len, names), default=4) + sum(len(a) + 3 for a in areas) + 4 <= width:
         table = out.table("Roles x areas", pad_edge=False)
         table.add_column("role", style="bold", no_wrap=True)
         for area in areas:
-            table.add_column(area, justify="center")
+            table.add_column(area, justify="center", no_wrap=True)
         for name in names:
             table.add_row(name, *(mark(out, cells[name][a]) for a in areas))
+        out.print(table)
     else:
-        table = out.table("Areas x roles", pad_edge=False)
-        table.add_column("area", style="bold", no_wrap=True)
-        for name in names:
-            table.add_column(name, justify="center", overflow="fold")
-        for area in areas:
-            table.add_row(area, *(mark(out, cells[name][area]) for name in names))
-    out.print(table)
+        for group in _fitting(names, width - max(map(len, areas)) - 4):
+            table = out.table("Areas x roles", pad_edge=False)
+            table.add_column("area", style="bold", no_wrap=True)
+            for name in group:
+                table.add_column(name, justify="center", no_wrap=True, min_width=len(name))
+            for area in areas:
+                table.add_row(area, *(mark(out, cells[name][area]) for name in group))
+            out.print_whole(table)
     if not out.plain():
         out.print(f"{mark(out, 'full')} full  {mark(out, 'partial')} partial  {mark(out, 'none')} none", style="dim")
+
+
+def _fitting(names: list[str], room: int) -> list[list[str]]:
+    """Role names in runs that fit `room` columns side by side (at least one a run)."""
+    runs: list[list[str]] = [[]]
+    used = 0
+    for name in names:
+        need = len(name) + 3
+        if runs[-1] and used + need > room:
+            runs.append([])
+            used = 0
+        runs[-1].append(name)
+        used += need
+    return runs
 
 
 def permissions_tree(out: Output, keys: list[str], fmt: Format) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailadmin.render.output import BULK_REPORT, Column, Format, Output, view
+from mailadmin.render.output import BULK_REPORT, Column, Format, Output, counted, view
 from mailadmin.units import display_limit, format_amount
 
 USER_ROW = view("user_row", "id", "email", "name", "status", "package", "account_id", "is_owner", "created_at")
@@ -19,8 +19,10 @@ IP_ALLOWED = view("ip_allowed", "user", "ip_allow", "added", "unchanged")
 IP_DENIED = view("ip_denied", "user", "ip_allow", "removed", "unchanged")
 BULK_FAILURE = view("bulk_failure", "id", "error")
 
-LIST_COLUMNS = [Column("id", justify="right"), Column("email"), Column("name"), Column("status"), Column("package"),
-                Column("is_owner", "Owner"), Column("created_at", "Created")]
+# A plain table keeps to what names a user, so a 60-column terminal still shows each email whole;
+# -o wide (and csv) add the rest. --fields chooses among every field of USER_ROW.
+LIST_COLUMNS = [Column("id", justify="right"), Column("email"), Column("name", wrap=True), Column("status"), Column("package"),
+                Column("is_owner", "Owner", wide=True), Column("created_at", "Created", wide=True)]
 LIMIT_COLUMNS = [Column("limit"), Column("value"), Column("source"), Column("package_value")]
 SHOW_FIELDS = [Column("id"), Column("email"), Column("name"), Column("status"), Column("suspensions"), Column("package"),
                Column("is_owner", "Owner"), Column("account_id", "Account"), Column("plan_expires_at", "Plan expires"),
@@ -43,13 +45,14 @@ def row_json(row) -> dict[str, Any]:
                     account_id=row.account_id, is_owner=row.is_owner, created_at=row.created_at)
 
 
-def users_list(out: Output, rows, fmt: Format, *, more: bool = False) -> None:
-    if fmt is Format.ids:  # the pipeline case: no dicts, no Rich
+def users_list(out: Output, rows, fmt: Format, *, cut_at: int | None = None) -> None:
+    """`cut_at`: the table was cut at that many rows (say so, and how to see the rest)."""
+    if fmt is Format.ids and not (out.listing.sort or out.listing.fields):  # the pipeline case: no dicts, no Rich
         out.lines([r.email for r in rows])
         return
-    out.rows([row_json(r) for r in rows], LIST_COLUMNS, fmt, id_key="email", empty="no users match")
-    if more and fmt is Format.table:
-        out.message(f"showing the first {len(rows)}; use --limit N (0: all) and --offset N for more")
+    out.rows([row_json(r) for r in rows], LIST_COLUMNS, fmt, id_key="email", empty="no users match", shape=USER_ROW)
+    if cut_at and fmt in (Format.table, Format.wide):
+        out.message(f"showing the first {cut_at}; use --limit N (0: all) and --offset N for more")
 
 
 # -- one user --------------------------------------------------------------------------------
@@ -139,14 +142,13 @@ def _iso(value) -> str:
 
 
 # -- limits ----------------------------------------------------------------------------------
+LIMIT_TABLE = [Column("limit", "limit"), Column("value", "value", justify="right"), Column("source", "source", wrap=True)]
+
+
 def _limits_table(out: Output, lims) -> None:
-    table = out.table("limits")
-    table.add_column("limit")
-    table.add_column("value", justify="right")
-    table.add_column("source")
-    for lim in lims:
-        table.add_row(lim.name, str(display_limit(lim.value)), limit_source(lim))
-    out.print(table)
+    """Names and values whole at any width; the source sentence wraps between words."""
+    out.rows([{"limit": lim.name, "value": display_limit(lim.value), "source": limit_source(lim)} for lim in lims],
+             LIMIT_TABLE, Format.table, title="limits")
 
 
 def already_inherited(out: Output, names: list[str]) -> None:
@@ -215,17 +217,35 @@ def bulk_summary(report) -> str:
     return line
 
 
+def bulk_question(report) -> str:
+    """`suspend 40 users?` (one user: its email), from the dry run made before asking; what the
+    run would leave alone or could not find is named too."""
+    n = len(report.changed)
+    who = report.changed[0] if n == 1 else counted(n, "user")
+    extra = []
+    if report.unchanged:
+        extra.append(f"{len(report.unchanged)} unchanged")
+    if report.failed:
+        extra.append(f"{len(report.failed)} failed")
+    return f"{report.action} {who}" + (f" ({', '.join(extra)})" if extra else "") + "?"
+
+
 def bulk_failure(report) -> str:
     """The error line of a run where some references failed (with --skip-missing): exit 1."""
     return f"{bulk_summary(report)}: {preview([f.ref for f in report.failed])}"
 
 
 # -- the create wizard -----------------------------------------------------------------------
+def wizard_note(out: Output, text: str) -> None:
+    """A step or a correction of the wizard: part of the conversation, so -q does not hide it."""
+    out.stderr.write(text + "\n")
+
+
 def package_picker(out: Output, views) -> None:
     """The wizard's second step: the packages to choose from, numbered, on stderr."""
     table = out.table("step 2 of 2: choose a package")
     for col in ("#", "package", "role", "daily", "monthly", "credits", "expires after"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # folded at a narrow terminal, never cut
     for i, v in enumerate(views, 1):
         table.add_row(str(i), v.name, v.role, str(display_limit(v.limits.get("daily"))), str(display_limit(v.limits.get("monthly"))),
                       f"{format_amount(v.credit_cost)}/email" if v.credits_enabled else "off",

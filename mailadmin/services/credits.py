@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import BigInteger, Select, and_, literal, select
 from sqlalchemy.orm import aliased
 
 from mailadmin.errors import Conflict, InvalidInput, MailadminError
@@ -107,8 +107,10 @@ def history(
     until: datetime | None = None,
     before: int | None = None,
     limit: int | None = 50,
+    offset: int = 0,
 ) -> tuple[Holder, list[Entry], bool]:
-    """Newest first; `before` pages back by entry id. Returns (holder, entries, more exist)."""
+    """Newest first; `before` pages back by entry id, `offset` skips that many of the entries
+    that match. Returns (holder, entries, more exist)."""
     h = holder(op, ref)
     kinds = [check_kind(k) for k in kinds]
     query = select(CreditEntry).where(CreditEntry.account_id == h.account_id).order_by(CreditEntry.id.desc())
@@ -118,8 +120,10 @@ def history(
         query = query.where(CreditEntry.created_at >= since)
     if until:
         query = query.where(CreditEntry.created_at < until)
-    if before is not None:
-        query = query.where(CreditEntry.id < before)
+    if before is not None:  # a 64-bit bound: any id past the column's range is simply newer than all
+        query = query.where(CreditEntry.id < literal(before, BigInteger()))
+    if offset:
+        query = query.offset(offset)
     if limit:
         query = query.limit(limit + 1)
     rows = [Entry.of(e) for e in op.session.execute(query).scalars()]
@@ -224,7 +228,7 @@ def read_topups(lines: Iterable[str], source: str) -> tuple[list[Row], list[RowF
             reasons[reason] = checked
         if isinstance(checked, MailadminError):
             raise checked
-        key = key.strip()
+        key = key.strip(" \t")  # padding around a cell, never a line break: a key is matched whole
         return Row(line, _csv_user(ref), units, checked, check_key(key) if key else None)
 
     return csvrows.read(lines, source, TOPUP_COLUMNS, make_row, optional=("key",), id_column="user")
@@ -237,10 +241,12 @@ def topup_rows(
     kind: str = TOPUP,
     force: bool = False,
     failures: Sequence[RowFailure] = (),
+    dry_run: bool = False,
     progress: Progress = no_progress,
 ) -> BulkReport:
     """Apply many top-ups (a CSV file) in this one transaction, set-based. When any row is bad
-    (including the failures the reader found), nothing is written and the report says why."""
+    (including the failures the reader found), nothing is written and the report says why.
+    `dry_run` plans every row the same way and writes nothing: the report is what would be done."""
     check_kind(kind, CREDIT_KINDS)
     refused = list(failures)
     requests: list[Request] = []
@@ -255,7 +261,7 @@ def topup_rows(
             continue
         requests.append(Request(h, kind, row.amount, row.reason, row.key, row.line, row.ref))
     progress("resolving users", len(rows), len(rows))
-    return _apply_bulk(op, requests, kind=kind, force=force, refused=refused, progress=progress)
+    return _apply_bulk(op, requests, kind=kind, force=force, refused=refused, dry_run=dry_run, progress=progress)
 
 
 def topup_package(
@@ -267,10 +273,12 @@ def topup_package(
     *,
     kind: str = TOPUP,
     force: bool = False,
+    dry_run: bool = False,
     progress: Progress = no_progress,
 ) -> BulkReport:
     """Top up every active account of a package (owner active, no standing suspension), with
-    the per-account key f"{key}:{account_id}": re-running the same job is a no-op."""
+    the per-account key f"{key}:{account_id}": re-running the same job is a no-op. `dry_run`
+    plans the same and writes nothing."""
     check_kind(kind, CREDIT_KINDS)
     reason = check_reason(reason)
     if key is None:
@@ -293,15 +301,17 @@ def topup_package(
                 f"{key}:{account_id}", None, email)
         for account_id, balance_, email in active
     ]
-    return _apply_bulk(op, requests, kind=kind, force=force, refused=[], progress=progress)
+    return _apply_bulk(op, requests, kind=kind, force=force, refused=[], dry_run=dry_run, progress=progress)
 
 
 def _apply_bulk(op: Operation, requests: Sequence[Request], *, kind: str, force: bool, refused: list[RowFailure],
-                progress: Progress) -> BulkReport:
+                dry_run: bool, progress: Progress) -> BulkReport:
     planned, replays, failures = ledger.plan_many(op, requests, force=force)
     failed = sorted([*refused, *failures], key=lambda f: f.line or 0)
     if failed:  # nothing written: a bad row refuses the whole run
         return BulkReport(kind, [], replays, failed)
+    if dry_run:  # what a real run would write, written nowhere
+        return BulkReport(kind, planned, replays, [])
     ledger.write(op, planned, batch=True, progress=progress)
     progress("done", len(requests), len(requests))
     return BulkReport(kind, planned, replays, [])

@@ -90,7 +90,7 @@ def read(
         raise InvalidInput(f"{source} is not UTF-8 text; save it as UTF-8 (a BOM is fine)") from None
     if header:
         header[0] = header[0].lstrip("\ufeff")
-    names = [h.strip().lower() for h in header]
+    names = [h.strip(" \t").lower() for h in header]  # padding only: a column is named whole
     unknown = [n for n in names if n not in columns]
     missing = [n for n in columns if n not in optional and n not in names]
     if unknown or missing or len(set(names)) != len(names):

@@ -42,8 +42,13 @@ def sort_cidrs(cidrs: Iterable[str]) -> list[str]:
 def _cidrs(networks: Sequence[Network]) -> list[str]:
     if not networks:
         raise InvalidInput("give at least one address or CIDR")
+    nets = [ipaddress.ip_network(n, strict=False) for n in networks]
+    for net in nets:
+        # fe80::1%eth0 names an interface of one host, not a network (cli/parse refuses the text)
+        if getattr(net.network_address, "scope_id", None):
+            raise InvalidInput(f"{net} has a zone index (%...); an allow-list takes addresses and networks without one")
     # a script may pass 10.1.2.3/24 as an interface: the list keeps networks only
-    return list(dict.fromkeys(str(ipaddress.ip_network(n, strict=False)) for n in networks))
+    return list(dict.fromkeys(str(n) for n in nets))
 
 
 def allow(op: Operation, ref: UserRef, networks: Sequence[Network]) -> IpChange:

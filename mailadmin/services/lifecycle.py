@@ -219,7 +219,7 @@ def run(
         if not dry_run:
             _apply(op, req, todo)
         report.changed.extend(t.email for t in todo)
-        progress(_PHASE[req.action], len(report.changed), len(targets))
+        progress("checked" if dry_run else _PHASE[req.action], len(report.changed), len(targets))
     return report
 
 

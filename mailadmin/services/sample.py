@@ -80,11 +80,17 @@ def _packages(op: Operation) -> int:
     return made
 
 
+# The people the README's examples name, active and plain, so every example runs as written.
+NAMED = (("alice@example.com", "Alice Example", "business"), ("bob@example.com", "Bob Example", "starter"),
+         ("carol@example.com", "Carol Example", "business"))
+
+
 def _people() -> list[dict]:
-    """The same few hundred people and states on every run (fixed seed)."""
+    """The same few hundred people and states on every run (fixed seed), and the named few."""
     rng = random.Random(20261122)
-    out = []
-    for i in range(ACCOUNTS):
+    out = [{"email": email, "name": name, "package": package, "age_days": 3, "state": "active", "code": CODES[0],
+            "override": False, "ips": False, "i": -1} for email, name, package in NAMED]
+    for i in range(ACCOUNTS - len(NAMED)):  # ACCOUNTS in all, the named ones included
         first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
         email = f"{first}.{last}{i // (len(FIRST) * len(LAST)) or ''}@{DOMAINS[i % len(DOMAINS)]}"
         roll = rng.random()

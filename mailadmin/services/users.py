@@ -26,6 +26,7 @@ from mailadmin.units import display_limit
 from mailadmin.vocab import ACTIVE, LIMIT_NAMES, STATUSES
 
 INHERIT = "inherit"  # how the audit log spells "back to the package's value"
+SEARCH_MAX = 200  # longer than any email or name the store keeps: a pasted blob, not a search
 
 
 def clean_name(name: str | None) -> str:
@@ -33,6 +34,15 @@ def clean_name(name: str | None) -> str:
 
 
 # -- creating --------------------------------------------------------------------------------
+def free_email(op: Operation, email: str) -> str:
+    """The normalised email, when it is valid and no user has it yet (the wizard asks this
+    before it asks for the package; `create` asks it again inside its transaction)."""
+    email = normalise_email(email)
+    if op.session.execute(select(User.id).where(User.email == email)).first():
+        raise Conflict(f"user {email} already exists", hint=f"see `mailadmin users show {email}`")
+    return email
+
+
 def create(op: Operation, email: str, package_name: str, *, name: str | None = None) -> "UserDetail":
     """A new account owner: the user, its Account on `package_name`, one audit entry."""
     from mailadmin.services import packages
@@ -41,8 +51,7 @@ def create(op: Operation, email: str, package_name: str, *, name: str | None = N
     email = normalise_email(email)
     name = clean_name(name)
     package = packages.get(session, package_name)
-    if session.execute(select(User.id).where(User.email == email)).first():
-        raise Conflict(f"user {email} already exists", hint=f"see `mailadmin users show {email}`")
+    email = free_email(op, email)
     account = Account(package_id=package.id, plan_expires_at=status.plan_expires_at(package.expires_after_days, op.now),
                       created_at=op.now)
     session.add(account)
@@ -178,6 +187,8 @@ def list_users(
 
     if status_filter is not None and status_filter not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}, not {status_filter!r}")
+    if search is not None:  # one line of text, as names are (a NUL would fail in PostgreSQL's driver)
+        search = text(search, "--search", max_len=SEARCH_MAX, allow_empty=True)
     owner = aliased(User)
     state = status.status_column(User, owner, op.now).label("state")
     query = (

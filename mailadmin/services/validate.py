@@ -41,6 +41,8 @@ def by_name(session, model, name: str, what: str, *, list_command: str):
     """The row of `model` (a role, a package) with this name, or NotFound naming the closest."""
     from sqlalchemy import select
 
+    if not SLUG.fullmatch(name):  # no such name can be stored; a NUL must not even reach the driver
+        raise not_found(what, name, session.execute(select(model.name)).scalars(), list_command=list_command)
     row = session.execute(select(model).where(model.name == name)).scalar_one_or_none()
     if row is None:
         raise not_found(what, name, session.execute(select(model.name)).scalars(), list_command=list_command)

@@ -235,3 +235,109 @@ def test_every_command_has_an_example():
     for group in (users_app, packages_app):
         for info in typer.main.get_group(group).commands.values():
             assert "Example: mailadmin " in (info.help or ""), info.name
+
+
+# -- issue 8: scripts choose fields; tables never cut an email; -q; the wizard checks first --------
+def test_list_fields_sort_headers_and_paging(cli, people):
+    r = cli("users", "list", "-o", "json", "--fields", "email,account_id", "--sort", "-email")
+    assert r.exit_code == 0, r
+    assert [row["email"] for row in r.json()] == ["dee@example.org", "cy@example.com", "bob@example.com", "ann@shop.example"]
+    assert all(set(row) == {"email", "account_id"} and isinstance(row["account_id"], int) for row in r.json())
+    r = cli("users", "list", "-o", "csv", "--fields", "email,status", "--no-headers", "--sort", "status", "-n", "2")
+    assert r.stdout.splitlines() == ["ann@shop.example,active", "cy@example.com,active"]
+    r = cli("users", "list", "-o", "ids", "--sort", "name", "--offset", "1", "--limit", "2")
+    assert r.stdout.splitlines() == ["bob@example.com", "cy@example.com"]  # Ann Lee, [Bob Stone, Cy Twombly], Dee Dee
+    r = cli("users", "list", "--no-headers", "--fields", "email", "--status", "suspended")
+    assert "bob@example.com" in r.stdout and "Email" not in r.stdout
+    r = cli("users", "list", "--fields", "email,created_at", "-o", "table")
+    assert "Created" in r.stdout and "Status" not in r.stdout
+
+
+def test_plain_table_leaves_optional_columns_to_wide(cli, people):
+    plain = cli("users", "list").stdout
+    wide = cli("users", "list", "-o", "wide").stdout
+    assert "Created" not in plain and "Owner" not in plain
+    assert "Created" in wide and "Owner" in wide
+    assert cli("users", "list", "-o", "csv").stdout.splitlines()[0] == "id,email,name,status,package,is_owner,created_at"
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_a_table_at_any_width_shows_every_email_whole(cli, pkgs, width):
+    long = "someone.with.a.rather.long.address@subdomain.example.org"
+    assert cli("users", "create", long, "--package", "free", "--name", "Someone With A Rather Long Name Indeed").exit_code == 0
+    assert cli("users", "create", "b@example.com", "--package", "pro", "--name", "B").exit_code == 0
+    for fmt in ("table", "wide"):
+        out = cli("users", "list", "-o", fmt, env={"COLUMNS": str(width)}).stdout
+        assert long in out and "b@example.com" in out and "free" in out, out
+    assert long in cli("users", "show", long, env={"COLUMNS": str(width)}).stdout
+
+
+def test_sorted_table_is_paged_too_and_says_so(cli, pkgs, op):
+    from sqlalchemy import select
+
+    from mailadmin.services import users
+    from mailadmin.store.models import Package
+
+    with op.write() as o:
+        pid = o.session.execute(select(Package.id).where(Package.name == "free")).scalar_one()
+        users.insert_owners(o, [{"email": f"u{i:04d}@example.com", "package_id": pid} for i in range(505)])
+    r = cli("users", "list", "--sort", "-email", "-o", "wide")
+    assert "showing the first 500" in r.stderr
+    assert "u0504@example.com" in r.stdout and "u0004@example.com" not in r.stdout
+    assert len(cli("users", "list", "--sort", "-email", "-o", "json").json()) == 505
+    r = cli("users", "list", "--limit", "0")
+    assert "showing the first" not in r.stderr and "u0504@example.com" in r.stdout
+    r = cli("users", "list", "-q")
+    assert r.stderr == "" and "u0499@example.com" in r.stdout
+
+
+def test_quiet_silences_every_change_but_keeps_data_and_errors(cli, pkgs):
+    quiet_runs = [
+        ("users", "create", "q@example.com", "--package", "free", "-q"),
+        ("users", "edit", "q@example.com", "--name", "Q", "--quiet"),
+        ("users", "limits", "q@example.com", "--set", "daily=5", "-q"),
+        ("users", "limits", "q@example.com", "--inherit", "hourly", "-q"),
+        ("users", "allow-ip", "q@example.com", "192.0.2.1", "-q"),
+        ("users", "deny-ip", "q@example.com", "192.0.2.1", "198.51.100.1", "-q"),
+        ("users", "list", "--status", "closed", "-q"),
+    ]
+    for args in quiet_runs:
+        r = cli(*args)
+        assert r.exit_code == 0 and r.stderr == "", (args, r)
+    r = cli("users", "edit", "q@example.com", "--name", "R", "-q", "-o", "json")
+    assert r.stderr == "" and r.json()["name"] == "R"
+    r = cli("users", "create", "q@example.com", "--package", "free", "-q")
+    assert r.exit_code == 5 and "already exists" in one_line_error(r)
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    from mailadmin.cli import context
+
+    monkeypatch.setattr(context.Invocation, "can_prompt", lambda self: True)
+
+
+def test_wizard_refuses_a_taken_email_before_asking_anything(cli, pkgs, terminal):
+    cli("users", "create", "taken@example.com", "--package", "free")
+    r = cli("users", "create", "Taken@Example.com", input="")
+    assert r.exit_code == 5 and "user taken@example.com already exists" in one_line_error(r)
+    assert "step" not in r.stderr  # nothing was asked
+    r = cli("users", "create", "new@example.com", "--name", "bad\nname", input="")
+    assert r.exit_code == 2 and "control characters" in one_line_error(r)
+    r = cli("users", "create", "--package", "nosuch", input="")
+    assert r.exit_code == 3 and "no package named 'nosuch'" in one_line_error(r)
+
+
+def test_wizard_asks_again_for_a_taken_email_and_a_bad_name_before_the_package(cli, pkgs, terminal):
+    cli("users", "create", "taken@example.com", "--package", "free")
+    r = cli("users", "create", "-q", input="taken@example.com\nfresh@example.com\nbad\u2028name\nFresh\n1\n")
+    assert r.exit_code == 0, r
+    assert "user taken@example.com already exists" in r.stderr and "must be one line" in r.stderr
+    assert r.stderr.index("already exists") < r.stderr.index("step 2 of 2")  # checked before the package is asked
+    data = cli("users", "show", "fresh@example.com", "-o", "json").json()
+    assert (data["name"], data["package"]) == ("Fresh", "free")
+
+
+def test_wizard_with_no_packages_says_so_before_asking(cli, terminal):
+    r = cli("users", "create", input="")
+    assert r.exit_code == 3 and "there are no packages yet" in one_line_error(r)

@@ -125,3 +125,88 @@ def test_unknown_id_in_a_large_stream_changes_nothing(many, run, store):
     assert r.exit_code == 3, r
     assert r.stderr.count("\n") == 1 and "1 unknown user(s): ghost@bulk.example" in r.stderr
     assert standing_count(store) == 0
+
+
+# -- issue 8: prompts through pipes, and stdin as other programs write it --------------------------
+def _on_a_terminal(args, stdin_text: str, answer: bytes, env) -> tuple[int, str, str]:
+    """Run mailadmin with ids piped on stdin and a pseudo-terminal as its controlling terminal and
+    stderr (a person at a shell: `... | mailadmin users suspend -`); answer the question typed at
+    the terminal. Returns (exit code, stdout, what the terminal showed)."""
+    import fcntl
+    import pty
+    import select
+    import termios
+
+    master, slave = pty.openpty()
+
+    def become_session_leader_on_the_pty():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, "-m", "mailadmin", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=slave, env=env, preexec_fn=become_session_leader_on_the_pty, pass_fds=(slave,))
+    os.close(slave)
+    proc.stdin.write(stdin_text.encode())
+    proc.stdin.close()
+    shown = b""
+
+    def read_until(done, seconds: float = 60) -> None:
+        nonlocal shown
+        deadline = time.monotonic() + seconds
+        while not done() and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    shown += os.read(master, 4096)
+                except OSError:  # the terminal closed: the process is gone
+                    return
+
+    read_until(lambda: b"[y/N]" in shown or proc.poll() is not None)
+    os.write(master, answer)
+    out = proc.stdout.read().decode()
+    proc.wait(timeout=60)
+    read_until(lambda: False, seconds=0.5)
+    os.close(master)
+    return proc.returncode, out, shown.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("answer", "code"), [(b"y\n", 0), (b"n\n", 1)])
+def test_ids_on_stdin_and_the_answer_from_the_terminal(many, cli_env, store, answer, code):
+    env = {**os.environ, **cli_env, "PYTHONPATH": str(REPO)}
+    ids = "".join(f"{e}\n" for e in many[:40])
+    rc, out, shown = _on_a_terminal(["users", "suspend", "-", "--reason", "tty", "-o", "json"], ids, answer, env)
+    assert "suspend 40 users? [y/N]" in shown
+    assert rc == code, shown
+    if code == 0:
+        import json
+
+        assert len(json.loads(out)["changed"]) == 40 and standing_count(store) == 40
+    else:
+        assert "cancelled; nothing changed" in shown and out == "" and standing_count(store) == 0
+
+
+def test_without_a_terminal_or_yes_stdin_is_never_read(many, cli_env, store):
+    env = {**os.environ, **cli_env, "PYTHONPATH": str(REPO)}
+    # stdin stays open and empty: a run that waited to read it would hang until the timeout
+    proc = subprocess.Popen([sys.executable, "-m", "mailadmin", "users", "suspend", "-", "--reason", "x"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)  # no controlling terminal, as under cron
+    try:
+        proc.wait(timeout=60)
+        err = proc.stderr.read().decode()
+    finally:
+        proc.stdin.close()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 2 and "add --yes" in err and err.count("\n") == 1
+    assert standing_count(store) == 0
+
+
+def test_bom_and_lone_cr_line_ends_through_a_real_pipe(many, run, store):
+    # a POSIX stdin splits at LF only: a file saved with old Mac line ends is one line to it
+    text = "\ufeff" + "\r".join(many[:3]) + "\r" + many[3] + "\r\n"
+    r = run("users", "suspend", "-", "--reason", "cr", "--yes", "-o", "json", input=text)
+    assert r.exit_code == 0, r
+    assert r.json()["changed"] == many[:4] and standing_count(store) == 4
+    r = run("users", "suspend", "-", "--reason", "cr", "--yes", input="#²\r" + many[5] + "\r")
+    assert r.exit_code == 2 and "neither an email nor #ID: #²" in r.stderr and standing_count(store) == 4

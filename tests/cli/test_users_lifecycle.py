@@ -289,3 +289,127 @@ def test_force_deleting_a_suspended_owner_keeps_its_member_in_the_system(cli, ac
     assert member["account_id"] is None and member["status"] == "active" and member["package"] is None
     with store.read() as session:
         assert session.execute(select(func.count()).select_from(Suspension)).scalar_one() == 0
+
+
+# -- issue 8: validate before asking; the question names the count; prompts through pipes -----------
+@pytest.fixture
+def asked(monkeypatch):
+    """A terminal that answers `yes` to every question (read from /dev/tty when stdin is data);
+    the list holds the questions asked, so a test sees whether one was asked, and what."""
+    from mailadmin.cli import context
+
+    questions: list[str] = []
+    monkeypatch.setattr(context.Invocation, "can_prompt", lambda self: True)
+
+    def answer(prompt: str) -> bool:
+        questions.append(prompt)
+        return True
+
+    monkeypatch.setattr(context, "_ask_terminal", answer)
+    return questions
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "question"),
+    [
+        (["suspend", "a@example.com", "--reason", "x"], None, "suspend a@example.com? [y/N]: "),
+        (["suspend", *USERS, "--reason", "x"], None, "suspend 3 users? [y/N]: "),
+        (["suspend", "-", "--reason", "x"], "".join(f"{u}\n" for u in USERS), "suspend 3 users? [y/N]: "),
+        (["close", "-", "b@example.com", "--reason", "x"], "a@example.com\nb@example.com\n", "close 2 users? [y/N]: "),
+        (["delete", "--stdin", "--force"], "a@example.com\nghost@example.com\n", None),  # unknown: refused, never asked
+        (["delete", "-", "--force", "--skip-missing"], "a@example.com\nghost@example.com\n",
+         "delete a@example.com (1 failed)? [y/N]: "),
+    ],
+)
+def test_the_question_names_the_count_and_comes_after_the_checks(cli, accounts, asked, args, stdin, question):
+    r = cli("users", *args, input=stdin)
+    assert asked == ([question] if question else []), r
+    if question is None:
+        assert r.exit_code == 3 and "ghost@example.com" in one_line_error(r)
+
+
+def test_a_question_counts_what_would_change(cli, accounts, asked):
+    cli("users", "suspend", "b@example.com", "--reason", "x", "--yes")
+    r = cli("users", "suspend", "-", "--reason", "x", "-o", "json", input="\n".join(USERS) + "\n")
+    assert r.exit_code == 0, r
+    assert asked == ["suspend 2 users (1 unchanged)? [y/N]: "]
+    assert r.json()["changed"] == ["a@example.com", "c@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["delete", "a@example.com"], 5, "is active, not closed"),
+        (["delete", *USERS], 5, "3 user(s) are not closed"),
+        (["reopen", "a@example.com"], 5, "not closed"),
+        (["unsuspend", *USERS[:1]], 5, "not suspended"),
+        (["suspend", "ghost@example.com", "--reason", "x"], 3, "no user 'ghost@example.com'"),
+        (["suspend", "a@example.com", "#²", "--reason", "x"], 2, "neither an email nor #ID: #²"),
+    ],
+)
+def test_what_would_be_refused_is_refused_before_anyone_is_asked(cli, accounts, asked, args, code, needle):
+    before = (audit_count(cli), statuses(cli))
+    r = cli("users", *args)
+    assert r.exit_code == code and needle in one_line_error(r)
+    assert asked == []
+    assert (audit_count(cli), statuses(cli)) == before
+
+
+def test_stdin_refusals_are_checked_before_asking_too(cli, accounts, asked):
+    r = cli("users", "delete", "-", input="a@example.com\nc@example.com\n")
+    assert r.exit_code == 5 and "2 user(s) are not closed" in one_line_error(r)
+    assert asked == []
+
+
+def test_no_is_cancelled_and_changes_nothing(cli, accounts, monkeypatch):
+    from mailadmin.cli import context
+
+    monkeypatch.setattr(context.Invocation, "can_prompt", lambda self: True)
+    monkeypatch.setattr(context, "_ask_terminal", lambda prompt: False)
+    before = (audit_count(cli), statuses(cli))
+    r = cli("users", "close", "-", "--reason", "x", input="a@example.com\n")
+    assert r.exit_code == 1 and "cancelled; nothing changed" in one_line_error(r)
+    assert (audit_count(cli), statuses(cli)) == before
+
+
+def test_quiet_bulk_prints_no_summary_but_the_report_and_errors(cli, accounts):
+    r = cli("users", "suspend", *USERS, "--reason", "x", "--yes", "-q")
+    assert r.exit_code == 0 and r.stderr == "" and r.stdout == ""
+    r = cli("users", "unsuspend", "a@example.com", "--yes", "-q", "-o", "json")
+    assert r.stderr == "" and r.json()["changed"] == ["a@example.com"]
+    r = cli("users", "close", "ghost@example.com", "--reason", "x", "--yes", "-q")
+    assert r.exit_code == 3 and "no user" in one_line_error(r)
+    for action, extra in [("close", ["--reason", "x"]), ("reopen", []), ("close", ["--reason", "y"]), ("delete", [])]:
+        r = cli("users", action, "a@example.com", *extra, "--yes", "--quiet")
+        assert r.exit_code == 0 and r.stderr == "", (action, r)
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "needle", "failed"),
+    [
+        ("#9223372036854775808", 3, "1 unknown user(s): #9223372036854775808", "no such user"),
+        ("#2147483648", 3, "1 unknown user(s): #2147483648", "no such user"),
+        ("#²", 2, "neither an email nor #ID: #²", "not an email or #ID"),
+        ("#٣٤", 2, "neither an email nor #ID: #٣٤", "not an email or #ID"),
+    ],
+)
+def test_out_of_range_and_non_ascii_ids_on_stdin(cli, accounts, line, code, needle, failed):
+    text = f"a@example.com\n{line}\n"
+    r = cli("users", "suspend", "-", "--reason", "x", "--yes", input=text)
+    assert r.exit_code == code and needle in one_line_error(r)
+    assert statuses(cli)["a@example.com"] == "active"
+    r = cli("users", "suspend", "-", "--reason", "x", "--yes", "--skip-missing", "-o", "json", input=text)
+    assert r.exit_code == 1, r
+    assert r.json() == {"changed": ["a@example.com"], "unchanged": [], "failed": [{"id": line, "error": failed}]}
+
+
+def test_a_hash_with_more_than_digits_on_stdin_is_still_a_comment(cli, accounts):
+    r = cli("users", "close", "-", "--reason", "x", "--yes", "-o", "json", input="#12x\n# 12\n#\na@example.com\n")
+    assert r.exit_code == 0 and r.json()["changed"] == ["a@example.com"]
+
+
+def test_bom_crlf_and_lone_cr_line_ends_on_stdin(cli, accounts):
+    r = cli("users", "close", "-", "--reason", "x", "--yes", "-o", "json",
+            input="\ufeffa@example.com\r\nb@example.com\rc@example.com\r")
+    assert r.exit_code == 0, r
+    assert r.json()["changed"] == USERS

@@ -196,3 +196,59 @@ def test_check_constraints_let_the_legal_rows_through(store, alice):
             conn.execute(insert(CreditEntry.__table__).values(account_id=alice, kind=kind, amount=amount, balance_after=after,
                                                               reason="raw", actor="t", created_at=utcnow()))
     assert _count(store, CreditEntry) == len(rows)
+
+
+# -- issue 8: text matched whole, any line end, dry runs, 64-bit paging ------------------------
+@pytest.mark.parametrize(("cells", "needle"), [
+    ('a@x.com,1,r,"k\n"', "printable ASCII"), ("a@x.com,1,r,k\u2028", "printable ASCII"),
+    ('a@x.com,1,"r\n",', "control characters"), ("a@x.com,1,r\u2028,", "must be one line"),
+    ("a@x.com,\u0661,r,", "at most 4 decimals"), ("a@x.com,1e3,r,", "at most 4 decimals"), (f"a@x.com,{'9' * 30},r,", "too large"),
+    ("#\u00b2,1,r,", "is not a user id"),
+])
+def test_read_csv_refuses_what_is_not_whole(cells, needle):
+    rows, failures = _csv("user,amount,reason,key\n" + cells + "\n")
+    assert rows == [] and [f.line for f in failures] == [2] and needle in failures[0].error
+
+
+def test_read_csv_trims_padding_but_never_a_line_break():
+    rows, failures = _csv("user , amount,reason,\tkey\na@x.com, 1 , r ,\tk1 \n")
+    assert failures == [] and [(r.amount, r.reason, r.key) for r in rows] == [(10000, "r", "k1")]
+    with pytest.raises(InvalidInput, match="must be the header"):
+        _csv("user,amount,reason,key\u2028\n")
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_read_csv_any_line_end_and_a_bom(newline):
+    text = "\ufeff" + newline.join(["user,amount,reason,key", "a@x.com,1,r,k", "#2147483648,2,r,", ""])
+    rows, failures = _csv(text)
+    assert failures == [] and [(r.line, r.ref) for r in rows] == [(2, "a@x.com"), (3, "#2147483648")]
+    assert not rows[1].user.can_exist  # the resolver skips it: "no user", never a driver overflow
+
+
+def test_dry_runs_plan_everything_and_write_nothing(store, op, alice):
+    with op.write() as o:
+        credits.apply(o, ALICE, "topup", 10000, "r", key="old")
+    entries, audits = _count(store, CreditEntry), _count(store, AuditEntry)
+    rows = [credits.Row(2, ALICE, 10000, "r", "old"), credits.Row(3, ALICE, 20000, "r", "new")]
+    with op.read() as o:
+        report = credits.topup_rows(o, rows, dry_run=True)
+    assert [(p.request.line, p.before, p.after) for p in report.changed] == [(3, 10000, 30000)]
+    assert [r.entry_id for r in report.unchanged] == [1] and report.failed == []
+    with op.read() as o:
+        package_run = credits.topup_package(o, "gold", 50000, "monthly", "m1", dry_run=True)
+    assert [(p.request.key, p.after) for p in package_run.changed] == [(f"m1:{alice}", 60000)]
+    assert (_count(store, CreditEntry), _count(store, AuditEntry)) == (entries, audits)
+    with store.read() as s:
+        assert s.get(Account, alice).credit_balance == 10000
+
+
+@pytest.mark.parametrize("before", [2**31 - 1, 2**31, 2**63 - 1])
+def test_history_pages_by_any_64_bit_id(op, alice, before):
+    with op.write() as o:
+        for n in range(1, 4):
+            credits.apply(o, ALICE, "topup", n * 10000, f"r{n}")
+    with op.read() as o:
+        _h, everything, more = credits.history(o, ALICE, before=before, limit=None)
+        _h, skipped, _more = credits.history(o, ALICE, before=before, limit=1, offset=1)
+    assert [e.reason for e in everything] == ["r3", "r2", "r1"] and not more
+    assert [e.reason for e in skipped] == ["r2"]

@@ -47,3 +47,23 @@ def test_allow_and_deny_take_networks_and_say_what_they_did(op):
     assert (first.done, first.unchanged, first.ip_allow) == (["2001:db8::/32", "192.0.2.0/24"], [], ["192.0.2.0/24", "2001:db8::/32"])
     assert (again.done, again.unchanged) == ([], ["192.0.2.0/24"])
     assert (gone.user, gone.done, gone.unchanged, gone.ip_allow) == ("ip@example.com", ["192.0.2.0/24"], ["198.51.100.1/32"], ["2001:db8::/32"])
+
+
+@pytest.mark.parametrize("raw", ["fe80::1%eth0", "fe80::1%1", "fe80::%eth0/64"])
+def test_a_zone_index_is_refused_as_text_and_as_a_network(op, raw):
+    import ipaddress
+
+    from mailadmin.refs import parse_ref
+    from mailadmin.services import users
+    from tests.factories import make_package
+
+    with pytest.raises(InvalidInput, match="zone index"):
+        parse_many([raw])
+    with op.write() as o:
+        make_package(o.session, "ip")
+        users.create(o, "ip@example.com", "ip")
+        # a script that builds the network itself meets the same rule in the service
+        with pytest.raises(InvalidInput, match="zone index"):
+            ipallow.allow(o, parse_ref("ip@example.com"), [ipaddress.ip_network(raw, strict=False)])
+    with op.read() as o:
+        assert users.show(o, parse_ref("ip@example.com")).ip_allow == []

@@ -83,3 +83,56 @@ def test_a_failed_change_leaves_no_audit_entry(cli):
     before = cli("audit", "list", "-o", "json", "--limit", "0").json()
     assert cli("roles", "grant", "owner", "chat").exit_code == 5
     assert cli("audit", "list", "-o", "json", "--limit", "0").json() == before
+
+
+def _head(cli) -> dict:
+    head = cli("audit", "head", "-o", "json")
+    assert head.exit_code == 0
+    return head.json()
+
+
+def test_head_names_the_newest_entry(changed, cli):
+    newest = cli("audit", "list", "-n", "1", "-o", "json").json()[0]
+    head = _head(cli)
+    assert head["seq"] == newest["id"] and len(head["hash"]) == 64 and head["entries"] >= 9
+
+
+@pytest.mark.parametrize(("tamper", "kept_is_found"), [
+    (None, True),  # intact: it extends the kept head
+    ("DELETE FROM audit_entry; DELETE FROM audit_head", False),  # the whole log, head row included
+    ("DELETE FROM audit_entry WHERE id > {seq} - 2; UPDATE audit_head SET last_id = {seq} - 2, count = {seq} - 2,"
+     " last_hash = (SELECT hash FROM audit_entry WHERE id = {seq} - 2)", False),  # the tail, head rewritten to match
+])
+def test_a_kept_head_detects_what_the_chain_alone_cannot(changed, cli, db_url, tamper, kept_is_found):
+    head = _head(cli)
+    if tamper:
+        engine = _engine(db_url)
+        with engine.begin() as conn:
+            for statement in tamper.format(seq=head["seq"]).split("; "):
+                conn.execute(text(statement))
+        engine.dispose()
+        assert cli("audit", "verify").exit_code == 0  # without the kept head the log looks intact
+    r = cli("audit", "verify", "--from", head["hash"])
+    if kept_is_found:
+        assert r.exit_code == 0 and f"extends the kept head (entry {head['seq']})" in r.stderr
+    else:
+        assert r.exit_code == 1
+        assert "is not in the log" in one_line_error(r)
+        assert cli("audit", "verify", "--from", head["hash"], "-o", "json").json()["from_seq"] is None
+
+
+@pytest.mark.parametrize("tamper", [
+    "UPDATE audit_entry SET after = '{{not json' WHERE id = 2",
+    "UPDATE audit_entry SET at = 'yesterday-ish' WHERE id = 2",
+])
+def test_an_entry_edited_into_garbage_is_named_not_a_crash(changed, cli, db_url, backend, tamper):
+    if "at =" in tamper and backend != "sqlite":
+        pytest.skip("PostgreSQL keeps its column types")
+    engine = _engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text(tamper.replace("{{", "{")))
+    engine.dispose()
+    listed = cli("audit", "list", "-o", "json", "--limit", "0")
+    assert listed.exit_code == 0
+    r = cli("audit", "verify")
+    assert r.exit_code == 1 and "entry 2:" in one_line_error(r)

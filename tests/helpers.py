@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 
 def one_line_error(result) -> str:
     """Assert the documented error shape: exactly one line on stderr, no traceback."""
@@ -31,3 +33,26 @@ def refused(result, code: int, needle: str) -> str:
     assert "internal error" not in line
     assert needle in line, line
     return line
+
+
+@contextmanager
+def write_lock_held(db_url: str, backend: str):
+    """Another writer holding the store's write lock (SQLite's, or the PostgreSQL advisory lock)
+    until the block ends."""
+    if backend == "sqlite":
+        import sqlite3
+
+        holder = sqlite3.connect(db_url, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        from mailadmin.store.engine import PG_WRITE_LOCK
+
+        holder = psycopg.connect(db_url.replace("+psycopg", ""))
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK,))
+    try:
+        yield
+    finally:
+        holder.rollback()
+        holder.close()

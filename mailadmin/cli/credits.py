@@ -128,10 +128,19 @@ def credits_add(
     if user is None or amount is None:
         raise InvalidInput("missing USER and AMOUNT" if user is None else "missing AMOUNT",
                            hint="usage: mailadmin credits add USER AMOUNT --reason TEXT [--key KEY]")
-    units = parse.signed_amount(amount, kind.value)
+    _one_entry(inv, user, amount, kind.value, reason, key, force, fmt)
+
+
+def _one_entry(inv, user: str, amount: str, kind: str, reason: str | None, key: str | None, force: bool, fmt) -> None:
+    """`credits add/deduct/adjust USER AMOUNT`: one entry through the ledger's single append."""
+    from mailadmin.cli import parse
+    from mailadmin.render import credits as render
+    from mailadmin.services import credits
+
+    units = parse.signed_amount(amount, kind)
     ref = parse.user_ref(user)
     with inv.write() as op:
-        result = credits.apply(op, ref, kind.value, units, reason, key=key, force=force)
+        result = credits.apply(op, ref, kind, units, reason, key=key, force=force)
     render.applied(inv.out, result, fmt)
 
 
@@ -171,18 +180,9 @@ def credits_deduct(
 
     Example: mailadmin credits deduct alice@example.com 2.5 --reason "campaign 118" --key send:118
     """
-    from mailadmin.cli import parse
-    from mailadmin.render import credits as render
-    from mailadmin.services import credits
-
     _plain(ctx, user, amount)
     inv = current()
-    fmt = inv.format(output, SHOW)
-    units = parse.signed_amount(amount, kind.value)
-    ref = parse.user_ref(user)
-    with inv.write() as op:
-        result = credits.apply(op, ref, kind.value, units, reason, key=key, force=force)
-    render.applied(inv.out, result, fmt)
+    _one_entry(inv, user, amount, kind.value, reason, key, force, inv.format(output, SHOW))
 
 
 @app.command("adjust", context_settings=SIGNED)
@@ -202,10 +202,7 @@ def credits_adjust(
 
     Example: mailadmin credits adjust alice@example.com -5 --reason "double charge, ticket 4411"
     """
-    from mailadmin.cli import parse
     from mailadmin.errors import InvalidInput
-    from mailadmin.render import credits as render
-    from mailadmin.services import credits
 
     _plain(ctx, user, amount)
     if amount is not None and amount_option is not None:
@@ -214,12 +211,7 @@ def credits_adjust(
     if raw is None:
         raise InvalidInput("missing AMOUNT", hint="usage: mailadmin credits adjust USER -5 --reason TEXT (or --amount -5)")
     inv = current()
-    fmt = inv.format(output, SHOW)
-    units = parse.signed_amount(raw, vocab.ADJUST)
-    ref = parse.user_ref(user)
-    with inv.write() as op:
-        result = credits.apply(op, ref, vocab.ADJUST, units, reason, key=key, force=force)
-    render.applied(inv.out, result, fmt)
+    _one_entry(inv, user, raw, vocab.ADJUST, reason, key, force, inv.format(output, SHOW))
 
 
 @app.command("history")

@@ -11,12 +11,15 @@ from __future__ import annotations
 import ipaddress
 import re
 from difflib import get_close_matches
-from typing import Iterable, Iterator, TextIO
+from typing import TYPE_CHECKING, Iterable, Iterator, TextIO
 
 from mailadmin.errors import InvalidInput
 from mailadmin.refs import UserRef, is_comment, normalise_domain, normalise_email, parse_ref
 from mailadmin.units import parse_amount
 from mailadmin.vocab import ADJUST, ASSET_KINDS, CREDIT_KINDS, LIMIT_NAMES, SUSPENSION_CODES, UNLIMITED
+
+if TYPE_CHECKING:
+    from mailadmin.services.accounts import BadRef
 
 # -- users -----------------------------------------------------------------------------------
 user_ref = parse_ref

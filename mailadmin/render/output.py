@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -357,8 +356,3 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def environ() -> Mapping[str, str]:
-    """The process environment, for callers outside an invocation (tests, scripts)."""
-    return os.environ

@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from mailadmin.store.models import Suspension, User
-from mailadmin.vocab import ACTIVE, CLOSED, STATUSES, SUSPENDED  # noqa: F401 - re-exported
+from mailadmin.vocab import ACTIVE, CLOSED, SUSPENDED
 
 # -- plan expiry -----------------------------------------------------------------------------
 def plan_expires_at(expires_after_days: int | None, start: datetime) -> datetime | None:

@@ -65,6 +65,23 @@ def clients(db_url):
     return seed(db_url)
 
 
+def many_gold_clients(db_url, n: int) -> list[str]:
+    """`n` more active owners on package gold (client00000@example.com...), inserted set-based."""
+    from sqlalchemy import insert, select
+
+    from mailadmin.store.models import Account, Package, User
+    from mailadmin.timeutil import utcnow
+
+    with store_session(db_url) as s:
+        gold = s.execute(select(Package.id).where(Package.name == "gold")).scalar_one()
+        first = s.execute(select(Account.id).order_by(Account.id.desc())).scalars().first() + 1
+        now = utcnow()
+        s.execute(insert(Account), [{"id": first + i, "package_id": gold, "credit_balance": 0, "created_at": now} for i in range(n)])
+        s.execute(insert(User), [{"email": f"client{i:05d}@example.com", "name": "", "account_id": first + i, "is_owner": True,
+                                  "status": "active", "created_at": now} for i in range(n)])
+    return [f"client{i:05d}@example.com" for i in range(n)]
+
+
 def balance(cli, user: str) -> str:
     r = cli("credits", "balance", user, "-o", "json")
     assert r.exit_code == 0, r

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.cli.test_credits import audit_count, balance, entries, seed, store_session
+from tests.cli.test_credits import audit_count, balance, entries, many_gold_clients, seed, store_session
 from tests.helpers import one_line_error
 
 HEADER = "user,amount,reason,key\n"
@@ -185,19 +185,8 @@ def count_statements():
 
 
 def test_a_large_file_is_one_set_based_transaction(cli, clients, db_url, tmp_path):
-    from sqlalchemy import insert, select
-
-    from mailadmin.store.models import Account, Package, User
-    from mailadmin.timeutil import utcnow
-
     n = 1500
-    with store_session(db_url) as s:
-        gold = s.execute(select(Package.id).where(Package.name == "gold")).scalar_one()
-        first = s.execute(select(Account.id).order_by(Account.id.desc())).scalars().first() + 1
-        now = utcnow()
-        s.execute(insert(Account), [{"id": first + i, "package_id": gold, "credit_balance": 0, "created_at": now} for i in range(n)])
-        s.execute(insert(User), [{"email": f"client{i:05d}@example.com", "name": "", "account_id": first + i, "is_owner": True,
-                                  "status": "active", "created_at": now} for i in range(n)])
+    many_gold_clients(db_url, n)
     rows = "".join(f"client{i:05d}@example.com,{1 + i % 3}.25,monthly,topup:2026-12\n" for i in range(n))
     path = write(tmp_path, HEADER + rows + "alice@example.com,1,extra,\nalice@example.com,2,extra,\n")
     with count_statements() as counter:

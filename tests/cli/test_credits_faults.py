@@ -83,20 +83,10 @@ def test_a_dry_run_whose_output_cannot_be_written_is_a_plain_failure(cli, cli_en
 def long_lists(cli, db_url, clients, tmp_path):
     """More than a pipe holds (64 KiB), so the writer really meets the closed pipe: 1500 accounts,
     and 1500 entries in bob's history."""
-    from sqlalchemy import insert, select
-
-    from mailadmin.store.models import Account, Package, User
-    from mailadmin.timeutil import utcnow
-    from tests.cli.test_credits import store_session
+    from tests.cli.test_credits import many_gold_clients
 
     n = 1500
-    with store_session(db_url) as s:
-        gold = s.execute(select(Package.id).where(Package.name == "gold")).scalar_one()
-        first = s.execute(select(Account.id).order_by(Account.id.desc())).scalars().first() + 1
-        now = utcnow()
-        s.execute(insert(Account), [{"id": first + i, "package_id": gold, "credit_balance": 0, "created_at": now} for i in range(n)])
-        s.execute(insert(User), [{"email": f"client{i:05d}@example.com", "name": "", "account_id": first + i, "is_owner": True,
-                                  "status": "active", "created_at": now} for i in range(n)])
+    many_gold_clients(db_url, n)
     path = tmp_path / "many.csv"
     path.write_text("user,amount,reason\n" + "".join(f"bob@example.com,1,entry {i}\n" for i in range(n)))
     assert cli("credits", "add", "--from-file", str(path), "-q").exit_code == 0

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tests.helpers import one_line_error
+from tests.helpers import one_line_error, write_lock_held
 
 
 def test_a_store_path_that_cannot_be_created_is_78(run):
@@ -32,21 +32,8 @@ def test_no_arguments_prints_help_and_exits_2(run):
 
 
 def test_a_write_lock_held_past_the_busy_timeout_is_75(run, db_url, backend):
-    if backend == "sqlite":
-        holder = sqlite3.connect(db_url, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-    else:
-        import psycopg
-
-        from mailadmin.store.engine import PG_WRITE_LOCK
-
-        holder = psycopg.connect(db_url.replace("+psycopg", ""))
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK,))
-    try:
+    with write_lock_held(db_url, backend):
         r = run("roles", "create", "blocked", env={"MAILADMIN_BUSY_TIMEOUT_MS": "300"})
-    finally:
-        holder.rollback()
-        holder.close()
     assert r.exit_code == 75
     assert "locked by another writer" in one_line_error(r)
     assert run("roles", "show", "blocked").exit_code == 3

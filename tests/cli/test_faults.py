@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.conftest import BASE_ENV, REPO
-from tests.helpers import refused
+from tests.conftest import REPO
+from tests.helpers import refused, write_lock_held
 
 
 def _sql(db_url: str, statement: str) -> None:
@@ -122,27 +121,14 @@ def test_a_read_whose_output_cannot_be_written_fails_with_one_line(cli_env, redi
 
 # -- Ctrl-C -----------------------------------------------------------------------------------
 def test_ctrl_c_while_waiting_for_the_store_says_nothing_was_changed(backend, db_url, cli_env):
-    if backend == "sqlite":
-        holder = sqlite3.connect(db_url, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-    else:
-        import psycopg
-
-        from mailadmin.store.engine import PG_WRITE_LOCK
-
-        holder = psycopg.connect(db_url.replace("+psycopg", ""))
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK,))
     env = {**os.environ, **cli_env, "PYTHONPATH": str(REPO), "MAILADMIN_BUSY_TIMEOUT_MS": "60000"}
-    proc = subprocess.Popen([sys.executable, "-m", "mailadmin", "roles", "create", "never"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with write_lock_held(db_url, backend):
+        proc = subprocess.Popen([sys.executable, "-m", "mailadmin", "roles", "create", "never"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2.5)  # started, and waiting for the write lock
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
-    finally:
-        holder.rollback()
-        holder.close()
     assert proc.returncode == 130
     assert (out, err) == ("", "interrupted; nothing was changed\n")
     r = subprocess.run([sys.executable, "-m", "mailadmin", "roles", "show", "never"], env=env, capture_output=True, text=True)

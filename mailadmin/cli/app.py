@@ -115,11 +115,6 @@ def invoke(argv: Sequence[str], *, stdin: TextIO | None = None, stdout: TextIO |
     build the command tree once."""
     inv = Invocation(stdin or sys.stdin, DataStream(stdout or sys.stdout), MessageStream(stderr or sys.stderr),
                      os.environ if env is None else env)
-    if inv.env.get("_MAILADMIN_COMPLETE"):
-        # add_completion=False skips registering the shells; completion still needs them
-        from typer._completion_classes import completion_init
-
-        completion_init()
     if root is None:
         root = typer.main.get_command(app)
     with contextlib.ExitStack() as redirect:

@@ -86,7 +86,7 @@ def build_store(url: str, accounts: int) -> list[str]:
     from mailadmin.timeutil import utcnow
 
     actor = Actor.operator("bench")
-    store = open_store(url, check_schema=False)
+    store = open_store(url, check_schema=False, create=True)
     setup.init(store, actor, utcnow)
     emails = bench_emails(accounts)
     with store.write() as session:

@@ -64,7 +64,7 @@ def prepare(db: str) -> None:
     from mailadmin.timeutil import utcnow
     from tests.factories import make_owner, make_package
 
-    store = open_store(db, check_schema=False)
+    store = open_store(db, check_schema=False, create=True)
     setup.init(store, Actor.operator("bench"), utcnow)
     with store.write() as s:
         package = make_package(s, "metered", credits_enabled=True)

@@ -98,7 +98,7 @@ def build_store(path: Path, n: int) -> None:
     from mailadmin.timeutil import utcnow
     from tests.factories import make_package
 
-    store = open_store(str(path), check_schema=False)
+    store = open_store(str(path), check_schema=False, create=True)
     setup.init(store, Actor.operator("bench"), utcnow)
     with store.write() as s:
         package = make_package(s, "monthly", credits_enabled=True)

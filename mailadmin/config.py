@@ -76,6 +76,28 @@ def default_database_path() -> Path:
     return user_data_path(APP_NAME) / "mailadmin.db"
 
 
+def store_url(db: str | None, configured: str | None) -> str:
+    """Where the store is: --db (or MAILADMIN_DB), then the config's `database`, then the default
+    file, as a URL. Light on purpose: a Tab press asks it too. Finding never creates anything."""
+    value = db or configured
+    if not value:
+        return f"sqlite:///{default_database_path()}"
+    if "://" in value:
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        if not value.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise InvalidInput(f"unsupported store URL {value.split('://')[0]}://", hint="use a file path or postgresql+psycopg://")
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for a server, or SQLite in memory)."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    return Path(url.removeprefix("sqlite:///"))
+
+
 @dataclass(frozen=True)
 class Config:
     """The config file of one invocation: read once when first asked for, never cached beyond it."""

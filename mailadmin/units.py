@@ -1,4 +1,4 @@
-"""Exact quantities and how they are spelled: credit amounts, limit values, percentages.
+"""Exact quantities and how they are spelled: credit amounts, limit values, percentages, lists.
 
 Neutral ground: the CLI parses with these, services compute in the units they define, and
 render/ prints with them, so neither render/ nor cli/ needs services/ to format a number.
@@ -64,3 +64,10 @@ def format_percent(hundredths: int | None) -> str | None:
     if hundredths is None:
         return None
     return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+# -- lists -----------------------------------------------------------------------------------
+def preview(items: list[str], shown: int = 5) -> str:
+    """'a, b, c (and 12 more)': a long list in one line (error messages and summaries alike)."""
+    head = ", ".join(items[:shown])
+    return head + (f" (and {len(items) - shown} more)" if len(items) > shown else "")

@@ -82,7 +82,7 @@ def _initialise(url: str) -> None:
     from mailadmin.store import open_store
     from mailadmin.timeutil import utcnow
 
-    store = open_store(url, check_schema=False)
+    store = open_store(url, check_schema=False, create=True)
     setup.init(store, Actor.operator("test-setup"), utcnow)
     store.dispose()
 

@@ -10,7 +10,6 @@ sqlite3 or psycopg. The shell scripts in completions/ speak Typer's protocol, an
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from pathlib import Path
 from typing import Any, Mapping
@@ -172,23 +171,21 @@ def _from_store(sql: str, incomplete: str, env: Mapping[str, str]) -> list[str]:
     try:
         from mailadmin import config
 
-        value = env.get("MAILADMIN_DB") or config.load(config.config_path(env)).get("database") \
-            or str(config.default_database_path())
+        url = config.store_url(env.get("MAILADMIN_DB"), config.load(config.config_path(env)).get("database"))
         like = incomplete.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
         query = sql.replace("LIKE %s", "LIKE %s ESCAPE '\\'") % ("%s", STORE_LIMIT + 1)
-        if "://" not in value or value.startswith("sqlite:///"):
+        path = config.sqlite_path(url)
+        if url.startswith("sqlite"):
             import sqlite3
 
-            path = value.removeprefix("sqlite:///")
-            if not os.path.exists(path):
+            if path is None or not path.exists():
                 return []
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as conn:
                 names = [row[0] for row in conn.execute(query.replace("%s", "?"), (like,))]
         else:
             import psycopg
 
-            url = value.replace("postgresql+psycopg://", "postgresql://")
-            with psycopg.connect(url, connect_timeout=2) as conn:
+            with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=2) as conn:
                 names = [row[0] for row in conn.execute(query, (like,))]
     except Exception:  # noqa: BLE001 - completion must never print a traceback into the user's shell
         return []

@@ -29,7 +29,7 @@ class Invocation:
     stdout: TextIO
     stderr: TextIO
     env: Mapping[str, str]
-    db: str | None = None  # --db (Click reads MAILADMIN_DB into it)
+    db: str | None = None  # --db, else MAILADMIN_DB (the root callback sets it)
     _config: "Config | None" = field(default=None, repr=False)
     _store: "Store | None" = field(default=None, repr=False)
     _out: "Output | None" = field(default=None, repr=False)
@@ -58,18 +58,12 @@ class Invocation:
         Only `init` passes `create`: any other command on a missing SQLite file is exit 78, and a
         mistyped --db leaves nothing behind."""
         if self._store is None:
-            from mailadmin.errors import ConfigError
-            from mailadmin.store.engine import Store, busy_timeout_ms, create_sqlite_file, resolve_url, sqlite_path
+            from mailadmin.store import open_store
+            from mailadmin.store.engine import busy_timeout_ms
 
             timeout = busy_timeout_ms(self.env)  # a bad setting fails every command, reads too
-            url = resolve_url(self.db, self.config.get("database"))
-            path = sqlite_path(url)
-            if path is not None and not path.exists():
-                if not create:
-                    named = f" --db {path}" if self.db else ""
-                    raise ConfigError(f"no store at {path}", hint=f"run `mailadmin init{named}`")
-                create_sqlite_file(path)
-            self._store = Store(url, timeout)
+            self._store = open_store(self.db, configured=self.config.get("database"), create=create,
+                                     check_schema=False, busy_timeout_ms=timeout)
         if check_schema and not self._schema_checked:
             from mailadmin.store.schema import require_current
 

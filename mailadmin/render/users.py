@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailadmin.render.output import BULK_REPORT, Column, Format, Output, counted, view
-from mailadmin.units import display_limit, format_amount
+from mailadmin.units import display_limit, format_amount, preview
 
 USER_ROW = view("user_row", "id", "email", "name", "status", "package", "account_id", "is_owner", "created_at")
 USER = view("user", "id", "email", "name", "status", "status_reason", "package", "account_id", "is_owner", "created_at",
@@ -31,12 +31,6 @@ CLOSED_FIELDS = [Column("closed_reason", "Closed because"), Column("closed_at", 
 
 PAST = {"suspend": "suspended", "unsuspend": "unsuspended", "close": "closed", "reopen": "reopened", "delete": "deleted"}
 FAILURE_TEXT = {"invalid": "not an email or #ID", "missing": "no such user"}
-
-
-def preview(items: list[str], shown: int = 5) -> str:
-    """'a, b, c (and 12 more)': a long list in one line."""
-    head = ", ".join(items[:shown])
-    return head + (f" (and {len(items) - shown} more)" if len(items) > shown else "")
 
 
 # -- lists -----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from mailadmin.services.accounts import BadRef, Resolved
 from mailadmin.services.batching import Progress, chunks, no_progress
 from mailadmin.services.validate import text
 from mailadmin.store.models import Account, Suspension, User
+from mailadmin.units import preview
 from mailadmin.vocab import CLOSED, DEFAULT_SUSPENSION_CODE, LIFECYCLE_ACTIONS
 
 SUSPEND, UNSUSPEND, CLOSE, REOPEN, DELETE = LIFECYCLE_ACTIONS
@@ -71,11 +72,6 @@ class BulkReport:
     unchanged: list[str] = field(default_factory=list)
     unchanged_why: dict[str, int] = field(default_factory=dict)
     failed: list[Failed] = field(default_factory=list)
-
-
-def _preview(items: list[str], shown: int = 5) -> str:
-    """'a, b, c (and 12 more)', for the errors raised here (render/users.preview for output)."""
-    return ", ".join(items[:shown]) + (f" (and {len(items) - shown} more)" if len(items) > shown else "")
 
 
 # -- resolving references --------------------------------------------------------------------
@@ -182,9 +178,9 @@ def run(
     invalid = [str(f.ref) for f in failures if isinstance(f.error, InvalidInput)]
     missing = [str(f.ref) for f in failures if not isinstance(f.error, InvalidInput)]
     if invalid and not skip_missing:
-        raise InvalidInput(f"{len(invalid)} line(s) are neither an email nor #ID: {_preview(invalid)}; nothing changed")
+        raise InvalidInput(f"{len(invalid)} line(s) are neither an email nor #ID: {preview(invalid)}; nothing changed")
     if missing and not skip_missing:
-        raise NotFound(f"{len(missing)} unknown user(s): {_preview(missing)}; nothing changed",
+        raise NotFound(f"{len(missing)} unknown user(s): {preview(missing)}; nothing changed",
                        hint="fix the list, or add --skip-missing to go on without them")
     report.failed = [Failed(r, INVALID) for r in invalid] + [Failed(r, MISSING) for r in missing]
 
@@ -210,7 +206,7 @@ def run(
         if single:
             raise Conflict(f"{refused[0][0]} is {refused[0][1]}; delete removes closed users",
                            hint=f"close it first (`mailadmin users close {refused[0][0]} --reason TEXT`) or add --force")
-        raise Conflict(f"{len(refused)} user(s) are not closed: {_preview([e for e, _ in refused])}; nothing changed",
+        raise Conflict(f"{len(refused)} user(s) are not closed: {preview([e for e, _ in refused])}; nothing changed",
                        hint="close them first, or add --force")
 
     for todo in plan:

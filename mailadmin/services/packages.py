@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from mailadmin.errors import Conflict, InvalidInput
@@ -403,8 +403,9 @@ def change_assets(op: Operation, name: str, add: Iterable[Asset], remove: Iterab
     gone = [a for a in to_remove if a in have]
     if new:
         session.execute(insert(PackageAsset), [{"package_id": package.id, "kind": k, "value": v} for k, v in new])
-    for k, v in gone:
-        session.execute(delete(PackageAsset).where(PackageAsset.package_id == package.id, PackageAsset.kind == k, PackageAsset.value == v))
+    if gone:
+        session.execute(delete(PackageAsset).where(PackageAsset.package_id == package.id,
+                                                   tuple_(PackageAsset.kind, PackageAsset.value).in_(gone)))
     if new or gone:
         audit.record(op, "package.assets", f"package:{name}", {"removed": [f"{k}={v}" for k, v in gone]},
                      {"added": [f"{k}={v}" for k, v in new]})

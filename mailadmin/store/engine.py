@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from mailadmin.errors import ConfigError, InvalidInput, StoreUnavailable
+from mailadmin.config import sqlite_path
+from mailadmin.errors import ConfigError, StoreUnavailable
 
 # SQLAlchemy logs a pool reset that fails (a Ctrl-C mid-query, a server gone) through Python's
 # last-resort handler, straight onto the user's terminal: the boundary's one line says it instead.
@@ -29,30 +30,6 @@ logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 # any constant works: it only has to be the same for every mailadmin process
 PG_WRITE_LOCK = 0x6D61696C  # "mail"
-
-
-def resolve_url(db: str | None, configured: str | None) -> str:
-    """--db, then MAILADMIN_DB (Typer passes it as `db`), then the config file, then the default file.
-    Resolving never creates anything: only `init` makes a store (`create_sqlite_file`)."""
-    value = db or configured
-    if not value:
-        from mailadmin.config import default_database_path
-
-        return f"sqlite:///{default_database_path()}"
-    if "://" in value:
-        if value.startswith("postgresql://"):
-            value = "postgresql+psycopg://" + value[len("postgresql://") :]
-        if not value.startswith(("sqlite://", "postgresql+psycopg://")):
-            raise InvalidInput(f"unsupported store URL {value.split('://')[0]}://", hint="use a file path or postgresql+psycopg://")
-        return value
-    return f"sqlite:///{Path(value).expanduser().resolve()}"
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None for a server, or SQLite in memory)."""
-    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
-        return None
-    return Path(url.removeprefix("sqlite:///"))
 
 
 def create_sqlite_file(path: Path) -> None:

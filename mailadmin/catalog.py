@@ -23,6 +23,8 @@ class Node:
     description: str
     implies: tuple[str, ...] = ()
     requires_any: tuple[str, ...] = ()
+    reads: bool = False  # changes nothing: what an expired plan keeps
+    restricted: bool = False  # reaches only the owner, `admin` members and the domain's admins
     children: list[str] = field(default_factory=list, compare=False, hash=False)
 
     @property
@@ -41,7 +43,9 @@ class Node:
 class Catalog:
     """The whole tree, in file order, with the set algebra every rule needs."""
 
-    def __init__(self, nodes: list[Node]) -> None:
+    def __init__(self, nodes: list[Node], *, noun: str = "permission key",
+                 search_hint: str = "see `mailadmin roles permissions --search TEXT`") -> None:
+        self.noun, self.search_hint = noun, search_hint
         self.nodes: dict[str, Node] = {}
         for node in nodes:
             if node.key in self.nodes:
@@ -57,6 +61,8 @@ class Catalog:
                     raise ValueError(f"catalog: {node.key} names unknown key {other}")
         self.areas: list[str] = [k for k, n in self.nodes.items() if n.parent is None]
         self.leaves: list[str] = [k for k, n in self.nodes.items() if not n.children]
+        self.reading: frozenset[str] = frozenset(k for k in self.leaves if self.nodes[k].reads)
+        self.restricted: frozenset[str] = frozenset(k for k in self.leaves if self.nodes[k].restricted)
         self._leaf_order = {k: i for i, k in enumerate(self.leaves)}
 
     # -- validation -------------------------------------------------------------------------
@@ -66,8 +72,8 @@ class Catalog:
         if key in self.nodes:
             return key
         close = difflib.get_close_matches(key.strip(), list(self.nodes), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]}?" if close else "see `mailadmin roles permissions --search TEXT`"
-        raise InvalidInput(f"unknown permission key {key!r}", hint=hint)
+        hint = f"did you mean {close[0]}?" if close else self.search_hint
+        raise InvalidInput(f"unknown {self.noun} {key!r}", hint=hint)
 
     # -- set algebra ------------------------------------------------------------------------
     def leaves_under(self, key: str) -> list[str]:
@@ -146,18 +152,29 @@ class Catalog:
         return out
 
 
+def _load(file: str) -> list[Node]:
+    data = tomllib.loads(resources.files("mailadmin").joinpath(file).read_text(encoding="utf-8"))
+    return [
+        Node(
+            key=entry["key"],
+            description=entry["description"],
+            implies=tuple(entry.get("implies", ())),
+            requires_any=tuple(entry.get("requires_any", ())),
+            reads=entry.get("reads", False),
+            restricted=entry.get("restricted", False),
+        )
+        for entry in data["permission"]
+    ]
+
+
 @cache
 def catalog() -> Catalog:
-    text = resources.files("mailadmin").joinpath("catalog.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
-    return Catalog(
-        [
-            Node(
-                key=entry["key"],
-                description=entry["description"],
-                implies=tuple(entry.get("implies", ())),
-                requires_any=tuple(entry.get("requires_any", ())),
-            )
-            for entry in data["permission"]
-        ]
-    )
+    """The feature catalog: what client users' roles, packages and grants range over."""
+    return Catalog(_load("catalog.toml"))
+
+
+@cache
+def admin_catalog() -> Catalog:
+    """The admin catalog: what operator roles range over (seed 002's administrator permissions)."""
+    return Catalog(_load("admin_catalog.toml"), noun="admin permission",
+                   search_hint="see `mailadmin operators roles permissions`")

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from mailadmin.needs import Need
+
 OPERATOR, USER = "operator", "user"
 
 
@@ -32,6 +34,11 @@ class Actor:
     def operator(cls, login: str) -> "Actor":
         return cls(OPERATOR, login, login)
 
+    @classmethod
+    def user(cls, user_id: int, email: str, operator: "Actor") -> "Actor":
+        """A client user acting through --as, on behalf of the operator who ran the command."""
+        return cls(USER, user_id, email, operator)
+
     @property
     def is_operator(self) -> bool:
         return self.kind == OPERATOR
@@ -43,8 +50,11 @@ class Actor:
 @dataclass(frozen=True)
 class Operation:
     """What every service takes: `session` (one transaction), `actor`, and `now` (UTC, fixed for
-    the whole transaction so every row and audit entry of one change agree on its time)."""
+    the whole transaction so every row and audit entry of one change agree on its time). `need`
+    is what the running command declared (mailadmin/needs.py): services check a client user's
+    part of it on the account or domain they act on (services/access.authorize)."""
 
     session: "Session"
     actor: Actor
     now: datetime
+    need: "Need | None" = None

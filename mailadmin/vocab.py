@@ -51,3 +51,7 @@ LIFECYCLE_ACTIONS = ("suspend", "unsuspend", "close", "reopen", "delete")
 
 # -- package assets --------------------------------------------------------------------------
 ASSET_KINDS = ("node", "bounce", "domain")  # sending nodes, bounce addresses, domains
+
+# -- team and domains ------------------------------------------------------------------------
+DOMAIN_ROLES = ("admin", "viewer")  # a member's role on one sending domain (seed 001)
+DOMAIN_ADMIN, DOMAIN_VIEWER = DOMAIN_ROLES

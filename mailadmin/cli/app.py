@@ -49,6 +49,8 @@ LAZY_GROUPS = {
     "packages": "mailadmin.cli.packages",
     "users": "mailadmin.cli.users",
     "credits": "mailadmin.cli.credits",
+    "domains": "mailadmin.cli.domains",
+    "operators": "mailadmin.cli.operators",
     "audit": "mailadmin.cli.audit",
     "db": "mailadmin.cli.db",
     "config": "mailadmin.cli.config",

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from mailadmin.render.output import Column, Format, Output, counted, view
 
-ENTRY = view("audit_entry", "id", "at", "actor", "action", "target", "before", "after")
+ENTRY = view("audit_entry", "id", "at", "actor", "as_user", "action", "target", "before", "after")
 VERIFY = view("audit_verify", "checked", "ok", "problems", "from_hash", "from_seq")
 HEAD = view("audit_head", "seq", "hash", "entries")
 PROBLEM = view("audit_problem", "id", "problem")
-COLUMNS = [Column("id", justify="right"), Column("at"), Column("actor"), Column("action"), Column("target")]
+COLUMNS = [Column("id", justify="right"), Column("at"), Column("actor"), Column("as_user", wide=True), Column("action"),
+           Column("target")]
 
 
 def entries(out: Output, rows, fmt: Format) -> None:
-    data = [ENTRY(id=r.id, at=r.at, actor=r.actor, action=r.action, target=r.target, before=r.before, after=r.after)
+    data = [ENTRY(id=r.id, at=r.at, actor=r.actor, as_user=r.as_user, action=r.action, target=r.target, before=r.before, after=r.after)
             for r in rows]
     out.rows(data, COLUMNS, fmt, id_key="id", empty="no audit entries match", shape=ENTRY)
 

@@ -38,8 +38,10 @@ def record(op: Operation, action: str, target: str, before=None, after=None) -> 
 
 def record_many(op: Operation, changes: Iterable[Change], *, chunk: int = 5000) -> int:
     """Append entries for many changes with one executemany per chunk. Returns the count.
-    Each entry names the operation's actor and time."""
-    session, actor, at = op.session, op.actor.name, op.now
+    Each entry names the operation's actor and time; a command run with --as names the
+    operator who ran it as `actor` and the user it acted as as `as_user`."""
+    session, at = op.session, op.now
+    actor, as_user = (op.actor.on_behalf_of.name, op.actor.name) if op.actor.on_behalf_of else (op.actor.name, None)
     head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
     last_id, last_hash, count = (head.last_id, head.last_hash, head.count) if head else (0, GENESIS, 0)
     rows: list[dict[str, Any]] = []
@@ -50,6 +52,7 @@ def record_many(op: Operation, changes: Iterable[Change], *, chunk: int = 5000) 
             "id": last_id,
             "at": at,
             "actor": actor,
+            "as_user": as_user,
             "action": change.action,
             "target": change.target,
             "before": _dump(change.before),
@@ -94,10 +97,15 @@ def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def entry_hash(row: dict[str, Any]) -> str:
+    """The entry's hash. `as_user` joins the hashed fields only when set, so entries written
+    before it existed (schema 0001) keep their hashes."""
     at: datetime = row["at"]
+    fields = [row["id"], row["prev_hash"], at.isoformat(timespec="microseconds"), row["actor"], row["action"],
+              row["target"], row["before"], row["after"]]
+    if row.get("as_user") is not None:
+        fields.append(row["as_user"])
     payload = json.dumps(
-        [row["id"], row["prev_hash"], at.isoformat(timespec="microseconds"), row["actor"], row["action"],
-         row["target"], row["before"], row["after"]],
+        fields,
         separators=(",", ":"),
         ensure_ascii=False,
     )
@@ -119,12 +127,14 @@ class AuditRow:
     target: str
     before: Any
     after: Any
+    as_user: str | None = None
 
 
 # The columns as stored: a time or a JSON text that someone edited into garbage must be reported,
 # not crash the reader, so they are read raw (SQLite keeps text; PostgreSQL enforces its types).
 _RAW = (AuditEntry.id, type_coerce(AuditEntry.at, String).label("at"), AuditEntry.actor, AuditEntry.action,
-        AuditEntry.target, AuditEntry.before, AuditEntry.after, AuditEntry.prev_hash, AuditEntry.hash)
+        AuditEntry.target, AuditEntry.before, AuditEntry.after, AuditEntry.prev_hash, AuditEntry.hash,
+        AuditEntry.as_user)
 
 
 def entries(
@@ -152,7 +162,7 @@ def entries(
     if limit:
         query = query.limit(limit)
     return [
-        AuditRow(e.id, _time(e.at), e.actor, e.action, e.target, _load(e.before), _load(e.after))
+        AuditRow(e.id, _time(e.at), e.actor, e.action, e.target, _load(e.before), _load(e.after), e.as_user)
         for e in op.session.execute(query)
     ]
 
@@ -224,7 +234,7 @@ def verify(op: Operation, *, from_hash: str | None = None) -> Verification:
             problems.append(Problem(entry.id, "its time no longer parses (edited)"))
         else:
             row = {"id": entry.id, "at": at, "actor": entry.actor, "action": entry.action, "target": entry.target,
-                   "before": entry.before, "after": entry.after, "prev_hash": entry.prev_hash}
+                   "before": entry.before, "after": entry.after, "prev_hash": entry.prev_hash, "as_user": entry.as_user}
             if entry_hash(row) != entry.hash:
                 problems.append(Problem(entry.id, "content does not match its hash (edited)"))
         if entry.hash == from_hash:

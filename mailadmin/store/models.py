@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeDecorator
 from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
-from mailadmin.vocab import ADJUST, CREDIT_KINDS, DEBIT_KINDS, LEDGER_KINDS, sql_in
+from mailadmin.vocab import ADJUST, CREDIT_KINDS, DEBIT_KINDS, DOMAIN_ROLES, LEDGER_KINDS, sql_in
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -221,6 +221,69 @@ class Suspension(Table, table=True):
     lifted_by: Optional[str] = Field(default=None, sa_column=Column(String(200), nullable=True))
 
 
+# -- sending domains and grants ------------------------------------------------------------
+class Domain(Table, table=True):
+    """A sending domain of one account. `name` is the IDNA A-label form, lower-case, without a
+    trailing dot. DKIM keys, DNS check results and SMTP credentials live in their own tables
+    keyed by domain_id (a key rotates through a pending selector; a secret has a grace period),
+    so a domain row holds only what is one value per domain: its settings."""
+
+    __tablename__ = "domain"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(253), nullable=False, unique=True))
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True))
+    open_tracking: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true")))
+    click_tracking: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true")))
+    unsubscribe_footer: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=text("true")))
+    monthly_cap: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # NULL: unlimited
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    __table_args__ = (
+        CheckConstraint("monthly_cap IS NULL OR monthly_cap >= 0", name="monthly_cap_nonneg"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class DomainGrant(Table, table=True):
+    """A team member's role on one domain (seed 001's Domain Admin / Domain Viewer), and whether
+    they may read email bodies there."""
+
+    __tablename__ = "domain_grant"
+    domain_id: int = Field(sa_column=Column(Integer, ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True))
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    email_content: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    __table_args__ = (CheckConstraint(sql_in("role", DOMAIN_ROLES), name="role_known"),)
+
+
+# -- operators -----------------------------------------------------------------------------
+class OperatorRole(Table, table=True):
+    """A set of admin permissions (admin_catalog.toml) an operator may hold (seed 002)."""
+
+    __tablename__ = "operator_role"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    builtin: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+
+
+class OperatorRoleGrant(Table, table=True):
+    __tablename__ = "operator_role_grant"
+    role_id: int = Field(sa_column=Column(Integer, ForeignKey("operator_role.id", ondelete="CASCADE"), primary_key=True))
+    key: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class Operator(Table, table=True):
+    """A person who runs mailadmin, by OS login. Once one exists, every command's runner must be one."""
+
+    __tablename__ = "operator"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    role_id: int = Field(sa_column=Column(Integer, ForeignKey("operator_role.id", ondelete="RESTRICT"), nullable=False, index=True))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+
+
 # -- credits -------------------------------------------------------------------------------
 class CreditEntry(Table, table=True):
     """An append-only ledger entry. No foreign key on account_id: entries outlive accounts."""
@@ -260,7 +323,8 @@ class AuditEntry(Table, table=True):
     __tablename__ = "audit_entry"
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=_utc(index=True))
-    actor: str = Field(sa_column=Column(String(200), nullable=False, index=True))
+    actor: str = Field(sa_column=Column(String(200), nullable=False, index=True))  # who acted: the operator
+    as_user: Optional[str] = Field(default=None, sa_column=Column(String(320), nullable=True))  # as whom (--as)
     action: str = Field(sa_column=Column(String(64), nullable=False))
     target: str = Field(sa_column=Column(String(400), nullable=False, index=True))
     before: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON

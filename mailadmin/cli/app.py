@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from mailadmin import __version__
+from mailadmin.cli.complete import complete_users
 from mailadmin.cli.context import Invocation, current
 from mailadmin.cli.streams import DataStream, MessageStream, OutputFailed
 from mailadmin.errors import ExitCode, MailadminError, exit_codes_help
@@ -264,6 +265,12 @@ def root(
                      help="SQLite file or postgresql+psycopg:// URL [env var: MAILADMIN_DB]. Default: config `database`, "
                           "else a file in the user data directory."),
     ] = None,
+    as_user: Annotated[
+        Optional[str],
+        typer.Option("--as", metavar="USER", autocompletion=complete_users,
+                     help="Run the command as this client user (email or #ID), with that user's permissions and "
+                          "visibility [env var: MAILADMIN_AS]. Audited as you, acting as them."),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -271,6 +278,7 @@ def root(
     """Administer an email-sending platform: roles, packages, users, domains and credits."""
     inv = current()
     inv.db = db_url or inv.env.get("MAILADMIN_DB") or None
+    inv.as_user = as_user or inv.env.get("MAILADMIN_AS") or None
 
 
 @app.command("init")
@@ -285,7 +293,9 @@ def init(
     from mailadmin.services import setup
 
     inv = current()
-    report = setup.init(inv.store(check_schema=False, create=True), inv.actor(), inv.clock, sample=sample)
+    store = inv.store(check_schema=False, create=True)
+    inv.admit()
+    report = setup.init(store, inv.actor(), inv.clock, sample=sample)
     inv.out.message(init_summary(report))
 
 

@@ -30,10 +30,12 @@ class Invocation:
     stderr: TextIO
     env: Mapping[str, str]
     db: str | None = None  # --db, else MAILADMIN_DB (the root callback sets it)
+    as_user: str | None = None  # --as, else MAILADMIN_AS: the client user every command runs as
     _config: "Config | None" = field(default=None, repr=False)
     _store: "Store | None" = field(default=None, repr=False)
     _out: "Output | None" = field(default=None, repr=False)
     _schema_checked: bool = field(default=False, repr=False)
+    _as: tuple | None = field(default=None, repr=False)  # (store, id, email) of the --as user, once found
     committed: bool = False  # a write transaction of this invocation has committed
     interrupted: bool = False  # Ctrl-C arrived
 
@@ -75,30 +77,92 @@ class Invocation:
     def write(self) -> Iterator["Operation"]:
         """A write transaction as an Operation: the store's write lock, the actor, the time."""
         with self.store().write() as session:
-            yield self._operation(session)
+            yield self._operation(session, writing=True)
         self.committed = True  # from here on, a failure to print never makes this a failure
 
     @contextmanager
     def read(self) -> Iterator["Operation"]:
         with self.store().read() as session:
-            yield self._operation(session)
+            yield self._operation(session, writing=False)
 
-    def _operation(self, session) -> "Operation":
+    def _operation(self, session, *, writing: bool) -> "Operation":
+        from mailadmin.needs import need_of
         from mailadmin.operation import Operation
 
+        command = self.command()
+        need = need_of(command).for_writing(writing)
+        actor = self._admitted(session, need, command)
         # the time is read once the transaction holds its lock, so a change that waited for
         # another writer is stamped with when it happened, not when it was asked for
-        return Operation(session, self.actor(), self.clock())
+        return Operation(session, actor, self.clock(), need)
+
+    def _admitted(self, session, need, command: str) -> "Actor":
+        """Who this command acts as, once it is allowed to: the operator running it (checked
+        against its operator role once any operator is registered), or the client user named by
+        --as (the operator then needs users.login_as, and the command must be one a client user
+        may run; services check the rest on the account or domain they act on)."""
+        from mailadmin.errors import PermissionDenied
+        from mailadmin.needs import OPERATORS
+        from mailadmin.operation import Actor
+        try:  # MERGE-GATE: the operators module lands with its helper
+            from mailadmin.services import operators
+        except ImportError:
+            operators = None
+
+        operator = self.actor()
+        if operators is not None and operators.any_registered(session):
+            authority = operators.authority(session, operator.name)
+            operators.refuse(authority, operator.name, need.admin, command)
+            if self.as_user is not None:
+                operators.refuse(authority, operator.name, "users.login_as", f"{command} --as")
+        if self.as_user is None:
+            return operator
+        if need.client == OPERATORS:
+            raise PermissionDenied(f"`mailadmin {command}` is an operator action; a client user (--as) never holds it")
+        if self._as is None or self._as[0] != id(session.get_bind()):
+            from mailadmin.refs import parse_ref
+            from mailadmin.services.accounts import find_user
+            from mailadmin.operation import Operation
+
+            user = find_user(Operation(session, operator, self.clock()), parse_ref(self.as_user))
+            self._as = (id(session.get_bind()), user.id, user.email)
+        return Actor.user(self._as[1], self._as[2], operator)
 
     def actor(self) -> "Actor":
-        """The operator running the command: the OS user, recorded in every audit entry."""
+        """The operator running the command: the OS user (as this invocation's environment names
+        it), recorded in every audit entry."""
         from mailadmin.operation import Actor
 
-        try:
-            login = getpass.getuser()
-        except (KeyError, OSError):
-            login = f"uid:{os.getuid()}"
+        login = self.env.get("LOGNAME") or self.env.get("USER") or self.env.get("USERNAME")
+        if not login:
+            try:
+                login = getpass.getuser()
+            except (KeyError, OSError):
+                login = f"uid:{os.getuid()}"
         return Actor.operator(login)
+
+    def command(self) -> str:
+        """The running command's words after `mailadmin` ("users invite"), as needs.py names it."""
+        from typer._click.globals import get_current_context
+
+        ctx = get_current_context(silent=True)
+        words: list[str] = []
+        while ctx is not None and ctx.parent is not None:
+            words.append(ctx.info_name or "")
+            ctx = ctx.parent
+        return " ".join(reversed(words))
+
+    def admit(self) -> None:
+        """The operator check for commands that open the store without an Operation (init, db):
+        once operators are registered, the runner must be one holding what the command needs.
+        Skipped on a store whose schema predates operators: none can be registered there."""
+        from mailadmin.store.schema import HEAD_REVISION, current_revision
+
+        store = self.store(check_schema=False)
+        if current_revision(store) != HEAD_REVISION:
+            return
+        with store.read() as session:
+            self._operation(session, writing=False)
 
     # -- output --------------------------------------------------------------------------------
     @property

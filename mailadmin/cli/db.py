@@ -23,7 +23,9 @@ def db_upgrade(quiet: Quiet = False) -> None:
     from mailadmin.store.schema import upgrade
 
     inv = current()
-    before, after = upgrade(inv.store(check_schema=False))
+    store = inv.store(check_schema=False)
+    inv.admit()
+    before, after = upgrade(store)
     inv.out.message(upgraded(before, after))
 
 
@@ -38,7 +40,9 @@ def db_status(output: ShowOutput = None) -> None:
     from mailadmin.services.setup import status
 
     inv = current()
-    info = status(inv.store(check_schema=False))
+    store = inv.store(check_schema=False)
+    inv.admit()
+    info = status(store)
     store_status(inv.out, info, inv.format(output, SHOW))
     if not info.up_to_date:
         raise ConfigError(
@@ -56,5 +60,7 @@ def db_backup(file: Annotated[str, typer.Argument(metavar="FILE", help="New file
     from mailadmin.services.setup import backup
 
     inv = current()
-    size = backup(inv.store(), file)
+    store = inv.store()
+    inv.admit()
+    size = backup(store, file)
     inv.out.message(f"backed up to {file} ({size} bytes)")

@@ -58,6 +58,9 @@ PermissionKeys = Annotated[list[str], typer.Argument(metavar="KEY", help="Catalo
                                                     autocompletion=PERMISSION_KEYS, show_default=False)]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking (needed when no terminal is attached).")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
+ImpactDryRun = Annotated[bool, typer.Option("--dry-run", help="List every member and account whose effective permissions "
+                                                              "would change, key by key; change nothing.")]
+ImpactOutput = _output(SHOW, "With --dry-run: table, json or csv of who would gain or lose what.")
 def _quiet(value: bool) -> bool:
     """-q silences this invocation's messages (Output.message); data and errors still print."""
     if value:

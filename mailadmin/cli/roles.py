@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from mailadmin.cli.context import current
-from mailadmin.cli.options import Fields, Limit, NoHeaders, Offset, Output, PermissionKeys, Quiet, RoleName, ShowOutput, Sort, Yes
+from mailadmin.cli.options import (Fields, ImpactDryRun, ImpactOutput, Limit, NoHeaders, Offset, Output, PermissionKeys, Quiet,
+                                   RoleName, ShowOutput, Sort, Yes)
 from mailadmin.render.output import LIST, SHOW
 
 SEARCH_MAX = 200  # a search longer than any key or description matches nothing: say so
@@ -76,33 +77,41 @@ def roles_create(
 
 
 @app.command("grant")
-def roles_grant(name: RoleName, keys: PermissionKeys, quiet: Quiet = False) -> None:
+def roles_grant(name: RoleName, keys: PermissionKeys, dry_run: ImpactDryRun = False, output: ImpactOutput = None,
+                quiet: Quiet = False) -> None:
     """Grant catalog keys to a role (a key grants its whole subtree).
 
-    Example: mailadmin roles grant support contacts.export
+    Example: mailadmin roles grant support contacts.export --dry-run
     """
-    from mailadmin.render import roles as render
-    from mailadmin.services import roles
-
-    inv = current()
-    with inv.write() as op:
-        view, already = roles.grant(op, name, keys)
-    render.granted(inv.out, view, already)
+    _change("grant", name, keys, dry_run, output)
 
 
 @app.command("revoke")
-def roles_revoke(name: RoleName, keys: PermissionKeys, quiet: Quiet = False) -> None:
+def roles_revoke(name: RoleName, keys: PermissionKeys, dry_run: ImpactDryRun = False, output: ImpactOutput = None,
+                 quiet: Quiet = False) -> None:
     """Revoke catalog keys (and their subtrees) from a role.
 
-    Example: mailadmin roles revoke support contacts.import
+    Example: mailadmin roles revoke support contacts.import --dry-run
     """
+    _change("revoke", name, keys, dry_run, output)
+
+
+def _change(which: str, name: str, keys: list[str], dry_run: bool, output) -> None:
+    from mailadmin.render import access as impact
     from mailadmin.render import roles as render
     from mailadmin.services import roles
 
     inv = current()
-    with inv.write() as op:
-        view, absent = roles.revoke(op, name, keys)
-    render.revoked(inv.out, view, keys, absent)
+    fmt = inv.format(output, SHOW)
+    with (inv.read() if dry_run else inv.write()) as op:
+        change = (roles.grant if which == "grant" else roles.revoke)(op, name, keys, dry_run=dry_run)
+    if dry_run:
+        impact.impact_report(inv.out, f"{which} {' '.join(keys)} {'to' if which == 'grant' else 'from'} {name}",
+                             change.impact, fmt, dry_run=True)
+    elif which == "grant":
+        render.granted(inv.out, change.view, change.idle)
+    else:
+        render.revoked(inv.out, change.view, keys, change.idle)
 
 
 @app.command("rename")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailadmin.render.access import impact_report, impact_rows
 from mailadmin.render.output import Column, Format, Output, counted, view
 from mailadmin.units import display_limit, format_amount, format_percent
 
 PACKAGE = view("package", "name", "description", "role", "limits", "credits_enabled", "credit_cost", "allow_overuse",
                "bounce_limit", "expires_after", "assets", "accounts", "created_at")
-EDIT_REPORT = view("package_edit", "package", "dry_run", "changes", "affected", "keeping_override", "accounts")
+EDIT_REPORT = view("package_edit", "package", "dry_run", "changes", "affected", "keeping_override", "accounts", "permissions")
 EDIT_ACCOUNT = view("package_edit_account", "account_id", "owner", "affected", "inherits", "keeps_override")
 ASSET = view("package_asset", "kind", "value")
 
@@ -96,6 +97,7 @@ def edit_json(result) -> dict[str, Any]:
         affected=result.affected,
         keeping_override=result.keeping_override,
         accounts=[_account_json(a) for a in result.accounts],
+        permissions=impact_rows(result.permissions),
     )
 
 
@@ -125,6 +127,9 @@ def edit_report(out: Output, result, fmt: Format) -> None:
             out.rows([{"field": k, **c} for k, c in result.changes.items()], CHANGE_COLUMNS, fmt)
         rows = [{**_account_json(a), "owner": a.owner or ""} for a in result.accounts]
         out.rows(rows, ACCOUNT_COLUMNS, fmt, empty="no accounts on this package")
+        if "role" in result.changes:
+            impact_report(out, f"role {result.changes['role']['before']} -> {result.changes['role']['after']}",
+                          result.permissions, fmt, dry_run=True)
     out.message(edit_summary(result))
 
 

@@ -77,7 +77,20 @@ def holder(op: Operation, ref: UserRef) -> Holder:
 
 
 def balance(op: Operation, ref: UserRef) -> Holder:
-    return holder(op, ref)
+    return _readable(op, ref)
+
+
+def _readable(op: Operation, ref: UserRef) -> Holder:
+    """The holder, when the actor may read its credits: a client user acting through --as sees
+    only users visible to it, and needs billing.view on their account."""
+    h = holder(op, ref)
+    if not op.actor.is_operator:
+        from mailadmin.services import access
+        from mailadmin.services.accounts import find_user
+
+        access.require_visible(op, find_user(op, ref))
+        access.authorize(op, account_id=h.account_id)
+    return h
 
 
 # -- one change ------------------------------------------------------------------------------
@@ -111,7 +124,7 @@ def history(
 ) -> tuple[Holder, list[Entry], bool]:
     """Newest first; `before` pages back by entry id, `offset` skips that many of the entries
     that match. Returns (holder, entries, more exist)."""
-    h = holder(op, ref)
+    h = _readable(op, ref)
     kinds = [check_kind(k) for k in kinds]
     query = select(CreditEntry).where(CreditEntry.account_id == h.account_id).order_by(CreditEntry.id.desc())
     if kinds:

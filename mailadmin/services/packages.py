@@ -254,6 +254,7 @@ class EditResult:
     accounts: list[AccountImpact]
     dry_run: bool
     all_accounts_affected: bool  # a change other than limits reaches every account
+    permissions: list = field(default_factory=list)  # access.Impact per person a new role changes (dry run)
 
     @property
     def affected(self) -> int:
@@ -278,6 +279,11 @@ def edit(op: Operation, name: str, settings: Settings, *, dry_run: bool = False)
     changed_limits = {n: v for n, v in settings.limits.items() if f"limits.{n}" in changes}
     reaches_all = any(key in changes for key in REACHES_EVERY_ACCOUNT)
     result = EditResult(before, changes, _impact(session, package.id, list(changed_limits), reaches_all), dry_run, reaches_all)
+    if dry_run and "role" in changes:
+        from mailadmin.services import access, roles
+
+        old, new = (access.role_leaves(session, roles.get(session, n)) for n in (before.role, settings.role))
+        result.permissions = access.impact(session, package_id=package.id, new_package_role=(old, new))
     if dry_run or not changes:
         return result
 

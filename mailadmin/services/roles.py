@@ -202,19 +202,29 @@ def create(
     return _view(session, role, stored)
 
 
-def grant(op: Operation, name: str, keys: Iterable[str]) -> tuple[RoleView, list[str]]:
-    """Add keys to a role. Returns the new view and the keys that were already held."""
-    return _change_grants(op, name, keys, adding=True)
+@dataclass
+class GrantChange:
+    view: RoleView  # after the change (as it would be, on a dry run)
+    idle: list[str]  # keys that changed nothing (already held, or not held)
+    dry_run: bool = False
+    impact: list = field(default_factory=list)  # access.Impact per person, on a dry run
 
 
-def revoke(op: Operation, name: str, keys: Iterable[str]) -> tuple[RoleView, list[str]]:
-    """Remove keys (and their subtrees) from a role. Returns the view and keys it did not hold."""
-    return _change_grants(op, name, keys, adding=False)
+def grant(op: Operation, name: str, keys: Iterable[str], *, dry_run: bool = False) -> GrantChange:
+    """Add keys to a role. `dry_run`: change nothing, and list who would gain what."""
+    return _change_grants(op, name, keys, adding=True, dry_run=dry_run)
 
 
-def _change_grants(op: Operation, name: str, keys: Iterable[str], *, adding: bool) -> tuple[RoleView, list[str]]:
+def revoke(op: Operation, name: str, keys: Iterable[str], *, dry_run: bool = False) -> GrantChange:
+    """Remove keys (and their subtrees) from a role. `dry_run`: change nothing, list who would lose what."""
+    return _change_grants(op, name, keys, adding=False, dry_run=dry_run)
+
+
+def _change_grants(op: Operation, name: str, keys: Iterable[str], *, adding: bool, dry_run: bool) -> GrantChange:
     """Grants are stored compressed: expand, add or remove whole subtrees, compress again. Keys
-    that change nothing (already held, or not held) are returned for the caller to mention."""
+    that change nothing (already held, or not held) are returned for the caller to mention. A
+    dry run works out every member and account whose effective permissions would change, through
+    the access engine, and writes nothing."""
     session = op.session
     cat = catalog()
     keys = [cat.check(k) for k in keys]
@@ -228,11 +238,17 @@ def _change_grants(op: Operation, name: str, keys: Iterable[str], *, adding: boo
     else:
         idle = [k for k in keys if not set(cat.leaves_under(k)) & held]
         after = cat.compress(held - cat.expand(keys))
+    if dry_run:
+        from mailadmin.services import access
+
+        leaves_before, leaves_after = access.leaves_of(before), access.leaves_of(after)
+        people = access.impact(session, role_id=role.id, before=leaves_before, after=leaves_after)
+        return GrantChange(_view(session, role, after), idle, True, people)
     if after != before:
         _replace_grants(session, role, after)
         action, noun = ("role.grant", "added") if adding else ("role.revoke", "removed")
         audit.record(op, action, f"role:{name}", {"grants": before}, {"grants": after, noun: keys})
-    return _view(session, role, after), idle
+    return GrantChange(_view(session, role, after), idle)
 
 
 def rename(op: Operation, name: str, new_name: str) -> RoleView:

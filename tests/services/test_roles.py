@@ -28,7 +28,8 @@ CASES = [
 def test_grant_and_revoke_store_the_smallest_covering_set(op, start, action, keys, stored, noted):
     with op.write() as o:
         roles.create(o, "r", grant=start)
-        view, reported = getattr(roles, action)(o, "r", keys)
+        change = getattr(roles, action)(o, "r", keys)
+        view, reported = change.view, change.idle
     assert view.grants == stored
     assert reported == noted
     with op.read() as o:

@@ -33,6 +33,9 @@ NEEDS: dict[str, Need] = {
     "db upgrade": Need("operators.manage", _OPS),
     "db backup": Need("clients.view_all", _OPS),
     "db status": Need(None, _OPS),
+    "config show": Need(None, ANYONE, note="the local config file; no store"),
+    "config set": Need(None, ANYONE, note="the local config file; no store"),
+    "config path": Need(None, ANYONE, note="the local config file; no store"),
     "roles list": Need(None, ANYONE),
     "roles show": Need(None, ANYONE),
     "roles matrix": Need(None, ANYONE),
@@ -90,7 +93,7 @@ NEEDS: dict[str, Need] = {
     "operators show": Need(None, _OPS),
     "operators roles list": Need(None, _OPS),
     "operators roles show": Need(None, _OPS),
-    "operators roles permissions": Need(None, _OPS),
+    "operators roles permissions": Need(None, ANYONE, note="the admin catalog; no store"),
     "operators roles create": Need("operators.manage", _OPS),
     "operators roles delete": Need("operators.manage", _OPS),
 }

@@ -104,13 +104,10 @@ class Invocation:
         from mailadmin.errors import PermissionDenied
         from mailadmin.needs import OPERATORS
         from mailadmin.operation import Actor
-        try:  # MERGE-GATE: the operators module lands with its helper
-            from mailadmin.services import operators
-        except ImportError:
-            operators = None
+        from mailadmin.services import operators
 
         operator = self.actor()
-        if operators is not None and operators.any_registered(session):
+        if operators.any_registered(session):
             authority = operators.authority(session, operator.name)
             operators.refuse(authority, operator.name, need.admin, command)
             if self.as_user is not None:

@@ -72,9 +72,21 @@ def completion_spec() -> dict:
 
     from mailadmin.cli.app import LAZY_GROUPS, app
 
-    def declarations(group: str | None) -> dict[str, dict]:
-        typer_app = app if group is None else importlib.import_module(LAZY_GROUPS[group]).app
+    def declarations(typer_app) -> dict[str, dict]:
         return {info.name: _declared(info.callback) for info in typer_app.registered_commands}
+
+    def group(cmd, ctx, typer_app) -> dict:
+        """A group and everything under it, however deep (`operators roles create`)."""
+        verbs = declarations(typer_app)
+        subgroups = {info.name: info.typer_instance for info in typer_app.registered_groups}
+        commands = {}
+        for verb in cmd.list_commands(ctx):
+            sub = cmd.get_command(ctx, verb)
+            if hasattr(sub, "list_commands"):
+                commands[verb] = group(sub, Context(sub, info_name=verb, parent=ctx), subgroups[verb])
+            else:
+                commands[verb] = node(sub, verbs.get(verb, {}))
+        return {**node(cmd, {}), "commands": commands}
 
     def node(cmd, declared: dict) -> dict:
         options: dict[str, dict] = {}
@@ -92,18 +104,14 @@ def completion_spec() -> dict:
     ctx = Context(root, info_name="mailadmin")
     spec = node(root, {})
     spec["commands"] = {}
-    top = declarations(None)
+    top = declarations(app)
     for name in root.list_commands(ctx):
         cmd = root.get_command(ctx, name)
         if not hasattr(cmd, "list_commands"):
             spec["commands"][name] = node(cmd, top.get(name, {}))
-            continue
-        verbs = declarations(name)
-        sub_ctx = Context(cmd, info_name=name, parent=ctx)
-        spec["commands"][name] = {
-            **node(cmd, {}),
-            "commands": {verb: node(cmd.get_command(sub_ctx, verb), verbs.get(verb, {})) for verb in cmd.list_commands(sub_ctx)},
-        }
+        else:
+            spec["commands"][name] = group(cmd, Context(cmd, info_name=name, parent=ctx),
+                                           importlib.import_module(LAZY_GROUPS[name]).app)
     return spec
 
 

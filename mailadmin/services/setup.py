@@ -21,14 +21,14 @@ class InitReport:
 
 
 def init(store: Store, actor: Actor, clock: Clock, *, sample: bool = False) -> InitReport:
-    """Migrate the store to the newest schema, then create the built-in roles (and the demo)."""
-    from mailadmin.services import roles
+    """Migrate the store to the newest schema, then create the built-in roles and operator roles (and the demo)."""
+    from mailadmin.services import operators, roles
 
     before, after = schema.upgrade(store)
     report = InitReport(display_url(store.url), before, after)
     with store.write() as session:
         op = Operation(session, actor, clock())
-        report.builtins_created = roles.ensure_builtins(op)
+        report.builtins_created = roles.ensure_builtins(op) + operators.ensure_builtins(op)
         if sample:
             from mailadmin.services import sample as sample_data
 

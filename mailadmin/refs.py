@@ -70,27 +70,102 @@ def is_comment(line: str) -> bool:
 
 
 def normalise_domain(raw: str) -> str:
-    """A domain name as the store keeps it: IDNA (punycode), lower-case, no trailing dot."""
-    value = raw.strip().lower()
-    value = value[:-1] if value.endswith(".") else value  # one trailing dot: the root, as in DNS
+    """A domain name as the store keeps it: IDNA (punycode), lower-case, no trailing dot. The same
+    spelling `domains add` stores, so every command that names a domain finds it."""
+    return domain_name(raw).ascii
+
+
+@dataclass(frozen=True)
+class DomainName:
+    """A checked domain name: `ascii` (A-labels, what the store keeps) and `unicode` (U-labels,
+    what a person reads; the same as `ascii` for a name without `xn--` labels)."""
+
+    ascii: str
+    unicode: str
+
+
+MAX_DOMAIN, MAX_LABEL = 253, 63  # octets of the A-label form (RFC 1035 2.3.4)
+_LDH = re.compile(r"[a-z0-9-]+")
+
+
+def domain_name(raw: str) -> DomainName:
+    """What a person typed as a domain, checked and normalised: UTS-46 mapping (case, full-width
+    forms), then A-labels; one trailing dot (the root) dropped; spaces around it forgiven. A name
+    that is not one is InvalidInput saying what is wrong with it."""
+    text = raw.strip(" \t")
+    shown = raw if len(raw) <= 80 else raw[:60] + "..."  # a pasted blob is named, not echoed whole
+
+    def bad(why: str) -> InvalidInput:
+        return InvalidInput(f"{shown!r} is not a domain name: {why}")
+
+    if not text:
+        raise InvalidInput("a domain name must not be empty")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise bad("it holds a control character (a line break?)")
+    if any(ch.isspace() for ch in text):
+        raise bad("it holds a space")
+    if _ip_literal(text):
+        raise bad("it is an IP address; a sending domain is a name")
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1]
+    import idna
+
     try:
-        ascii_ = value.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise InvalidInput(f"{raw!r} is not a domain name") from None
-    labels = ascii_.split(".")
-    ok = len(labels) >= 2 and len(ascii_) <= 253 and all(0 < len(label) <= 63 and _LABEL.fullmatch(label) for label in labels)
-    if not ok or not all(_punycode_ok(label) for label in labels if label.startswith("xn--")):
-        raise InvalidInput(f"{raw!r} is not a domain name")
+        mapped = idna.uts46_remap(text, std3_rules=False, transitional=False)
+    except idna.IDNAError as exc:
+        raise bad(str(exc)) from None
+    labels = mapped.split(".")
+    if "" in labels:
+        raise bad("it has an empty label (two dots in a row, or a leading dot)")
+    if len(labels) < 2:
+        raise bad("it needs at least two labels, like example.com")
+    ascii_labels = [_a_label(label, bad) for label in labels]
+    name = ".".join(ascii_labels)
+    if len(name) > MAX_DOMAIN:
+        raise bad(f"it is {len(name)} octets long; at most {MAX_DOMAIN}")
+    if ascii_labels[-1].isdigit():
+        raise bad(f"its last label {ascii_labels[-1]!r} is all digits; a top-level domain never is")
+    unicode = ".".join(idna.ulabel(a) if a.startswith("xn--") else a for a in ascii_labels)
+    return DomainName(name, unicode)
+
+
+def _a_label(label: str, bad) -> str:
+    """One label as an A-label: plain letters, digits and hyphens as they are (DNS allows `ab--c`
+    below a registry), `xn--` labels checked to decode and re-encode the same, others encoded."""
+    import idna
+
+    if label.isascii():
+        if not _LDH.fullmatch(label):
+            odd = next(ch for ch in label if not _LDH.fullmatch(ch))
+            raise bad(f"label {label!r} holds {odd!r}; labels hold letters, digits and hyphens")
+        if label.startswith("xn--"):
+            try:
+                if idna.alabel(idna.ulabel(label)).decode("ascii") != label:
+                    raise idna.IDNAError("it does not re-encode to itself")
+            except (idna.IDNAError, UnicodeError) as exc:
+                raise bad(f"label {label!r} is not a valid IDNA A-label ({exc})") from None
+        ascii_ = label
+    else:
+        try:
+            ascii_ = idna.alabel(label).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
+            raise bad(f"label {label!r} cannot be an internationalised label ({exc})") from None
+    if len(ascii_) > MAX_LABEL:
+        raise bad(f"label {ascii_[:20]}... is {len(ascii_)} octets long; at most {MAX_LABEL}")
+    if ascii_.startswith("-") or ascii_.endswith("-"):
+        raise bad(f"label {ascii_!r} starts or ends with a hyphen")
     return ascii_
 
 
-def _punycode_ok(label: str) -> bool:
-    """An `xn--` label must decode (xn--zz does not), else it names no Unicode domain at all."""
+def _ip_literal(text: str) -> bool:
+    """`192.0.2.1`, `2001:db8::1`, `[192.0.2.1]`, `[IPv6:2001:db8::1]` (an address literal as
+    mail writes it)."""
+    import ipaddress
+
+    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    inner = inner[5:] if inner.lower().startswith("ipv6:") else inner
     try:
-        label.encode("ascii").decode("idna")
-    except UnicodeError:
-        return False
+        ipaddress.ip_address(inner.rstrip("."))
+    except ValueError:
+        return text.startswith("[")
     return True
-
-
-_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")

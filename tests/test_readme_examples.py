@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.conftest import BASE_ENV, REPO
 
-EXPECT = re.compile(r"#\s*exit (\d+)\b")
+EXPECT = re.compile(r"exit (\d+)\b")  # the comment after "  #": `# exit 4 ...`
 
 
 def examples() -> list[tuple[int, str, int]]:

@@ -30,6 +30,10 @@ def choice(*values: str) -> Completer:
 ROLES = Completer("roles")
 PACKAGES = Completer("packages")
 USERS = Completer("users")
+DOMAINS = Completer("domains")
+OPERATORS = Completer("operators")
+ADMIN_KEYS = Completer("admin_keys")
+OPERATOR_ROLES = Completer("operator_roles")
 PERMISSION_KEYS = Completer("permission_keys")
 LIMIT_NAMES = Completer("limit_names")
 LIMIT_ASSIGNMENTS = Completer("limit_assignments")  # NAME=VALUE
@@ -40,4 +44,4 @@ LEDGER_KINDS = Completer("ledger_kinds")
 FILES = Completer("files")  # left to the shell
 
 # the names under which the commands declare them (kept for readability at the call sites)
-complete_roles, complete_packages, complete_users = ROLES, PACKAGES, USERS
+complete_roles, complete_packages, complete_users, complete_domains = ROLES, PACKAGES, USERS, DOMAINS

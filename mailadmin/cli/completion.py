@@ -125,14 +125,14 @@ def values_of(kind: str, values: tuple[str, ...], incomplete: str, env: Mapping[
             return [f"{name}={UNLIMITED}"] if f"{name}={UNLIMITED}".startswith(incomplete) else []
         return [f"{n}=" for n in LIMIT_NAMES if n.startswith(incomplete)]
     if kind in _STORE:
-        return _from_store(_STORE[kind], incomplete.lower() if kind == "users" else incomplete, env)
+        return _from_store(_STORE[kind], incomplete.lower() if kind in _LOWER_CASE else incomplete, env)
     return []
 
 
-def _catalog_keys() -> list[str]:
+def _catalog_keys(file: str = "catalog.toml") -> list[str]:
     import tomllib
 
-    with (Path(__file__).parent.parent / "catalog.toml").open("rb") as fh:
+    with (Path(__file__).parent.parent / file).open("rb") as fh:
         return [p["key"] for p in tomllib.load(fh)["permission"]]
 
 
@@ -153,6 +153,7 @@ def _config_keys() -> list[str]:
 
 _FIXED = {
     "permission_keys": _catalog_keys,
+    "admin_keys": lambda: _catalog_keys("admin_catalog.toml"),
     "limit_names": _vocab("LIMIT_NAMES"),
     "statuses": _vocab("STATUSES"),
     "suspension_codes": _vocab("SUSPENSION_CODES"),
@@ -163,7 +164,13 @@ _STORE = {
     "roles": "SELECT name FROM role WHERE name LIKE %s ORDER BY name LIMIT %d",
     "packages": "SELECT name FROM package WHERE name LIKE %s ORDER BY name LIMIT %d",
     "users": 'SELECT email FROM "user" WHERE email LIKE %s ORDER BY email LIMIT %d',
+    "domains": "SELECT name FROM domain WHERE name LIKE %s ORDER BY name LIMIT %d",
+    "operators": "SELECT name FROM operator WHERE name LIKE %s ORDER BY name LIMIT %d",
+    "operator_roles": "SELECT name FROM operator_role WHERE name LIKE %s ORDER BY name LIMIT %d",
 }
+
+
+_LOWER_CASE = {"users", "domains"}  # stored lower-case; what is typed may not be
 
 
 def _from_store(sql: str, incomplete: str, env: Mapping[str, str]) -> list[str]:

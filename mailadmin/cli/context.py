@@ -35,7 +35,7 @@ class Invocation:
     _store: "Store | None" = field(default=None, repr=False)
     _out: "Output | None" = field(default=None, repr=False)
     _schema_checked: bool = field(default=False, repr=False)
-    _as: tuple | None = field(default=None, repr=False)  # (store, id, email) of the --as user, once found
+    _as: tuple[int, str] | None = field(default=None, repr=False)  # (id, email) of the --as user, once found
     committed: bool = False  # a write transaction of this invocation has committed
     interrupted: bool = False  # Ctrl-C arrived
 
@@ -116,14 +116,14 @@ class Invocation:
             return operator
         if need.client == OPERATORS:
             raise PermissionDenied(f"`mailadmin {command}` is an operator action; a client user (--as) never holds it")
-        if self._as is None or self._as[0] != id(session.get_bind()):
+        if self._as is None:  # looked up once: every transaction of this invocation acts as the same user
+            from mailadmin.operation import Operation
             from mailadmin.refs import parse_ref
             from mailadmin.services.accounts import find_user
-            from mailadmin.operation import Operation
 
             user = find_user(Operation(session, operator, self.clock()), parse_ref(self.as_user))
-            self._as = (id(session.get_bind()), user.id, user.email)
-        return Actor.user(self._as[1], self._as[2], operator)
+            self._as = (user.id, user.email)
+        return Actor.user(*self._as, operator)
 
     def actor(self) -> "Actor":
         """The operator running the command: the OS user (as this invocation's environment names

@@ -1,4 +1,4 @@
-"""`mailadmin users`: client accounts, their limits, lifecycle (one user or a stream of ids), IP allow-lists."""
+"""`mailadmin users`: client accounts and their teams, limits, lifecycle (one user or a stream of ids), IP allow-lists."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from mailadmin.cli.complete import LIMIT_ASSIGNMENTS, LIMIT_NAMES, STATUSES, SUSPENSION_CODES, complete_packages
+from mailadmin.cli.complete import LIMIT_ASSIGNMENTS, LIMIT_NAMES, STATUSES, SUSPENSION_CODES, complete_packages, complete_roles, complete_users
 from mailadmin.cli.context import current
 from mailadmin.cli.options import (BulkOutput, DryRun, Fields, NoHeaders, Offset, Output, Quiet, ShowOutput, SkipMissing, Sort,
                                    Stdin, UserRef, UserRefs, Yes, bounded)
@@ -14,7 +14,7 @@ from mailadmin.render.output import BULK, LIST, SHOW
 
 TABLE_PAGE = 500  # rows a table shows unless --limit says otherwise; scripts (json, csv, ids) get all
 
-app = typer.Typer(help="Users: client accounts, limits, suspensions, closing, IP allow-lists.", no_args_is_help=True)
+app = typer.Typer(help="Users: client accounts and their teams, limits, suspensions, closing, IP allow-lists.", no_args_is_help=True)
 
 Package = Annotated[Optional[str], typer.Option("--package", "-p", metavar="PKG", help="The account's package.", autocompletion=complete_packages, show_default=False)]
 Name = Annotated[Optional[str], typer.Option("--name", metavar="TEXT", help="The person's name.", show_default=False)]
@@ -24,6 +24,8 @@ Force = Annotated[bool, typer.Option("--force", help="Delete users that are not 
 Cidrs = Annotated[list[str], typer.Argument(metavar="CIDR", help="IPv4/IPv6 addresses or networks (203.0.113.7, 2001:db8::/32).", show_default=False)]
 Limit = Annotated[Optional[int], typer.Option("--limit", "-n", callback=bounded, metavar="N", show_default=False,
                                               help=f"At most N users (0: all). Default: {TABLE_PAGE} for tables, all otherwise.")]
+MemberRole = Annotated[Optional[str], typer.Option("--role", metavar="ROLE", autocompletion=complete_roles, show_default=False,
+                                                   help="The member role (required): built-in or custom, not `owner`.")]
 
 
 @app.command("create")
@@ -123,6 +125,8 @@ def users_list(
     package: Package = None,
     search: Annotated[Optional[str], typer.Option("--search", metavar="TEXT", help="Email or name contains TEXT (any case).", show_default=False)] = None,
     since: Annotated[Optional[str], typer.Option("--since", metavar="WHEN", help="Created since: ISO date or time (UTC), or a span back from now (7d).", show_default=False)] = None,
+    account: Annotated[Optional[str], typer.Option("--account", metavar="OWNER", autocompletion=complete_users, show_default=False,
+                                                   help="One account's owner and members (name it by its owner or any member), with their roles.")] = None,
     fields: Fields = None,
     no_headers: NoHeaders = False,
     sort: Sort = None,
@@ -135,6 +139,7 @@ def users_list(
 
     Example: mailadmin users list --status active --package free -o ids | mailadmin users suspend - --reason billing --yes
     """
+    from mailadmin.cli import parse
     from mailadmin.render import users as render
     from mailadmin.render.output import Format
     from mailadmin.services import users
@@ -142,19 +147,20 @@ def users_list(
     inv = current()
     fmt = inv.format(output, LIST)
     since_at = inv.when(since)
+    account_ref = parse.user_ref(account) if account is not None else None
     if limit is None:
         limit = TABLE_PAGE if fmt in (Format.table, Format.wide) else 0
     page, skip = inv.listing(fields, no_headers, sort, limit, offset, store_pages=True)
     with inv.read() as op:
         # one more than shown tells whether there is more
         rows = users.list_users(op, status_filter=status, package=package, search=search, since=since_at,
-                                limit=page + 1 if page else None, offset=skip)
+                                account=account_ref, limit=page + 1 if page else None, offset=skip)
     if page:  # paged by the store
         more = len(rows) > page
         rows = rows[:page]
     else:  # everything, or sorted and paged by the output
         more = bool(limit) and len(rows) > offset + limit
-    render.users_list(inv.out, rows, fmt, cut_at=limit if more else None)
+    render.users_list(inv.out, rows, fmt, cut_at=limit if more else None, team=account is not None)
 
 
 @app.command("edit")
@@ -163,12 +169,17 @@ def users_edit(
     name: Name = None,
     email: Annotated[Optional[str], typer.Option("--email", "-e", metavar="EMAIL", help="A new email (validated).", show_default=False)] = None,
     package: Annotated[Optional[str], typer.Option("--package", "-p", metavar="PKG", help="Move the account to this package (overrides stay; plan expiry restarts).", autocompletion=complete_packages, show_default=False)] = None,
+    role: Annotated[Optional[str], typer.Option("--role", metavar="ROLE", autocompletion=complete_roles, show_default=False,
+                                                help="A member's new role (not the owner's, not `owner`).")] = None,
+    expires: Annotated[Optional[str], typer.Option("--expires", metavar="DATE|never", show_default=False,
+                                                   help="When the owner's plan ends: ISO date or time (UTC), a span from now (30d), or never. "
+                                                        "An expired account is read-only.")] = None,
     output: ShowOutput = None,
     quiet: Quiet = False,
 ) -> None:
-    """Change a user's name, email or package.
+    """Change a user's name or email, a member's role, or an account's package or plan expiry.
 
-    Example: mailadmin users edit alice@example.com --package business
+    Example: mailadmin users edit mia@example.com --role viewer
     """
     from mailadmin.cli import parse
     from mailadmin.render import users as render
@@ -177,8 +188,11 @@ def users_edit(
     inv = current()
     fmt = inv.format(output, SHOW)
     ref = parse.user_ref(user)
+    until = None
+    if expires is not None:
+        until = users.NEVER if expires.strip().lower() == users.NEVER else inv.when(expires, future=True)
     with inv.write() as op:
-        detail, changes = users.edit(op, ref, name=name, email=email, package=package)
+        detail, changes = users.edit(op, ref, name=name, email=email, package=package, role=role, expires=until)
     render.edited(inv.out, detail, changes, fmt)
 
 
@@ -211,6 +225,90 @@ def users_limits(
         with inv.read() as op:
             detail = users.show(op, ref)
     render.limits_view(inv.out, detail, fmt)
+
+
+# -- the team ------------------------------------------------------------------------------------
+@app.command("invite")
+def users_invite(
+    owner: Annotated[str, typer.Argument(metavar="OWNER", help="The account owner (email or #ID).", autocompletion=complete_users, show_default=False)],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The member's email: a new person, or one removed from a team before.", show_default=False)],
+    role: MemberRole = None,
+    name: Name = None,
+    output: ShowOutput = None,
+    quiet: Quiet = False,
+) -> None:
+    """Add a member to an owner's account with a role (the package's team_members limit applies).
+
+    Example: mailadmin users invite alice@example.com mia@example.com --role viewer --name "Mia Rossi"
+    """
+    from mailadmin.cli import parse
+    from mailadmin.errors import InvalidInput
+    from mailadmin.render import users as render
+    from mailadmin.services import team
+
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    if role is None:
+        raise InvalidInput("missing option --role ROLE", hint="see `mailadmin roles list`")
+    ref = parse.user_ref(owner)
+    with inv.write() as op:
+        detail, rejoined = team.invite(op, ref, email, role, name=name)
+    render.invited(inv.out, detail, rejoined, fmt)
+
+
+@app.command("remove")
+def users_remove(
+    member: Annotated[str, typer.Argument(metavar="MEMBER", help="A team member (email or #ID).", autocompletion=complete_users, show_default=False)],
+    yes: Yes = False,
+    output: ShowOutput = None,
+    quiet: Quiet = False,
+) -> None:
+    """Remove a member from its account: its access and domain grants go, the person and its history stay.
+
+    Example: mailadmin users remove mia@example.com --yes
+    """
+    from mailadmin.cli import parse
+    from mailadmin.render import users as render
+    from mailadmin.services import team
+
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    ref = parse.user_ref(member)
+    if not yes:
+        with inv.read() as op:  # a change that would be refused is refused before anyone is asked
+            plan = team.check_remove(op, ref)
+        inv.confirm(render.remove_question(plan), yes)
+    with inv.write() as op:
+        detail, removal = team.remove(op, ref)
+    render.removed(inv.out, detail, removal, fmt)
+
+
+@app.command("transfer")
+def users_transfer(
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="The account: its owner, or any of its members (email or #ID).", autocompletion=complete_users, show_default=False)],
+    new_owner: Annotated[str, typer.Argument(metavar="NEW_OWNER", help="A member of that account, who becomes its owner.", autocompletion=complete_users, show_default=False)],
+    yes: Yes = False,
+    output: ShowOutput = None,
+    quiet: Quiet = False,
+) -> None:
+    """Move an account's ownership to one of its members; the old owner stays as an admin member.
+
+    Example: mailadmin users transfer alice@example.com mia@example.com --yes
+    """
+    from mailadmin.cli import parse
+    from mailadmin.render import users as render
+    from mailadmin.services import team
+
+    inv = current()
+    fmt = inv.format(output, SHOW)
+    account_ref, new_ref = parse.user_ref(account), parse.user_ref(new_owner)
+    if not yes:
+        with inv.read() as op:
+            plan = team.check_transfer(op, account_ref, new_ref)
+        inv.confirm(render.transfer_question(plan), yes)
+    with inv.write() as op:
+        detail, moved = team.transfer(op, account_ref, new_ref)
+    render.transferred(inv.out, detail, moved, fmt)
 
 
 # -- lifecycle: one user or many ----------------------------------------------------------------
@@ -375,3 +473,9 @@ def _ip(which: str, user: str, cidrs: list[str], output) -> None:
     with inv.write() as op:
         change = (ipallow.allow if which == "allow" else ipallow.deny)(op, ref, networks)
     (render.ip_allowed if which == "allow" else render.ip_denied)(inv.out, change, fmt)
+
+
+# `users can` and `users access` live in cli/users_access.py
+from mailadmin.cli import users_access  # noqa: E402
+
+users_access.register(app)

@@ -1,5 +1,6 @@
-"""Users as people and scripts read them: lists, one user, limits with their source, IP
-allow-lists, lifecycle reports and their summaries, and the package picker of the create wizard."""
+"""Users as people and scripts read them: lists, one user (with its team or its place in one),
+limits with their source, IP allow-lists, lifecycle reports and their summaries, team changes, and
+the package picker of the create wizard."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 from mailadmin.render.output import BULK_REPORT, Column, Format, Output, counted, view
 from mailadmin.units import display_limit, format_amount, preview
 
-USER_ROW = view("user_row", "id", "email", "name", "status", "package", "account_id", "is_owner", "created_at")
+USER_ROW = view("user_row", "id", "email", "name", "status", "package", "account_id", "is_owner", "created_at", "role")
 USER = view("user", "id", "email", "name", "status", "status_reason", "package", "account_id", "is_owner", "created_at",
-            "plan_expires_at", "credit_balance", "suspensions", "closed_reason", "closed_at", "closed_by", "ip_allow", "limits")
+            "plan_expires_at", "credit_balance", "suspensions", "closed_reason", "closed_at", "closed_by", "ip_allow", "limits",
+            "role", "owner", "members", "domain_grants", "plan_expired")
+USER_MEMBER = view("user_member", "email", "role", "status")
+USER_DOMAIN_GRANT = view("user_domain_grant", "domain", "role", "email_content")
 SUSPENSION = view("suspension", "code", "reason", "actor", "started_at", "until")
 LIMIT = view("limit", "value", "source", "package_value")
 LIMIT_ROW = view("limit_row", "limit", "value", "source", "package_value")
@@ -22,11 +26,17 @@ BULK_FAILURE = view("bulk_failure", "id", "error")
 # A plain table keeps to what names a user, so a 60-column terminal still shows each email whole;
 # -o wide (and csv) add the rest. --fields chooses among every field of USER_ROW.
 LIST_COLUMNS = [Column("id", justify="right"), Column("email"), Column("name", wrap=True), Column("status"), Column("package"),
-                Column("is_owner", "Owner", wide=True), Column("created_at", "Created", wide=True)]
+                Column("is_owner", "Owner", wide=True), Column("created_at", "Created", wide=True), Column("role", wide=True)]
+# one account's team (`--account`): who holds which role is the point of the list
+TEAM_COLUMNS = [Column("id", justify="right"), Column("email"), Column("name", wrap=True), Column("status"), Column("role"),
+                Column("package", wide=True), Column("created_at", "Created", wide=True)]
 LIMIT_COLUMNS = [Column("limit"), Column("value"), Column("source"), Column("package_value")]
 SHOW_FIELDS = [Column("id"), Column("email"), Column("name"), Column("status"), Column("suspensions"), Column("package"),
                Column("is_owner", "Owner"), Column("account_id", "Account"), Column("plan_expires_at", "Plan expires"),
                Column("credit_balance", "Credits"), Column("ip_allow", "IP allow-list"), Column("created_at", "Created")]
+OWNER_FIELDS = [Column("role", "Role"), Column("members", "Members")]  # after "Owner"
+MEMBER_FIELDS = [Column("role", "Role"), Column("owner", "Account owner"), Column("domain_grants", "Domain grants")]
+MEMBERS_SHOWN = 20  # a table names this many members; `users list --account` lists them all
 CLOSED_FIELDS = [Column("closed_reason", "Closed because"), Column("closed_at", "Closed at")]
 
 PAST = {"suspend": "suspended", "unsuspend": "unsuspended", "close": "closed", "reopen": "reopened", "delete": "deleted"}
@@ -36,15 +46,17 @@ FAILURE_TEXT = {"invalid": "not an email or #ID", "missing": "no such user"}
 # -- lists -----------------------------------------------------------------------------------
 def row_json(row) -> dict[str, Any]:
     return USER_ROW(id=row.id, email=row.email, name=row.name, status=row.status, package=row.package,
-                    account_id=row.account_id, is_owner=row.is_owner, created_at=row.created_at)
+                    account_id=row.account_id, is_owner=row.is_owner, created_at=row.created_at, role=row.role)
 
 
-def users_list(out: Output, rows, fmt: Format, *, cut_at: int | None = None) -> None:
-    """`cut_at`: the table was cut at that many rows (say so, and how to see the rest)."""
+def users_list(out: Output, rows, fmt: Format, *, cut_at: int | None = None, team: bool = False) -> None:
+    """`cut_at`: the table was cut at that many rows (say so, and how to see the rest). `team`:
+    the rows are one account's team, shown with their roles."""
     if fmt is Format.ids and not (out.listing.sort or out.listing.fields):  # the pipeline case: no dicts, no Rich
         out.lines([r.email for r in rows])
         return
-    out.rows([row_json(r) for r in rows], LIST_COLUMNS, fmt, id_key="email", empty="no users match", shape=USER_ROW)
+    out.rows([row_json(r) for r in rows], TEAM_COLUMNS if team else LIST_COLUMNS, fmt, id_key="email",
+             empty="no users match", shape=USER_ROW)
     if cut_at and fmt in (Format.table, Format.wide):
         out.message(f"showing the first {cut_at}; use --limit N (0: all) and --offset N for more")
 
@@ -80,6 +92,11 @@ def user_json(d) -> dict[str, Any]:
         closed_by=d.closed_by,
         ip_allow=d.ip_allow,
         limits={lim.name: limit_json(lim) for lim in d.limits},
+        role=d.role,
+        owner=d.owner,
+        members=[USER_MEMBER(email=m.email, role=m.role, status=m.status) for m in d.members],
+        domain_grants=[USER_DOMAIN_GRANT(domain=g.domain, role=g.role, email_content=g.email_content) for g in d.domain_grants],
+        plan_expired=d.plan_expired,
     )
 
 
@@ -88,22 +105,68 @@ def user_show(out: Output, d, fmt: Format) -> None:
     if fmt is Format.json:
         out.json(data)
         return
-    flat = {k: v for k, v in data.items() if k not in ("suspensions", "limits")}
+    flat = {k: v for k, v in data.items() if k not in ("suspensions", "limits", "members", "domain_grants")}
     flat["suspensions"] = [
         f"{s['code']}: {s['reason']}" + (f" (until {_iso(s['until'])})" if s["until"] else "") for s in data["suspensions"]
     ]
+    flat["members"] = [f"{m['email']} ({m['role']}, {m['status']})" for m in data["members"]]
+    flat["domain_grants"] = [f"{g['domain']}: {g['role']}" + (", email content" if g["email_content"] else "")
+                             for g in data["domain_grants"]]
     if fmt is Format.csv:
         flat.update({f"limit_{k}": v["value"] for k, v in data["limits"].items()})
         out.record(flat, fmt)
         return
     if d.status_reason:
         flat["status"] = f"{d.status} ({d.status_reason})"
+    if d.plan_expired:
+        flat["plan_expires_at"] = f"{_iso(d.plan_expires_at)} (expired: read-only)"
+    if len(flat["members"]) > MEMBERS_SHOWN:
+        flat["members"] = [*flat["members"][:MEMBERS_SHOWN],
+                           f"and {len(d.members) - MEMBERS_SHOWN} more: `mailadmin users list --account {d.email}`"]
+    # one member or grant a line: a comma-joined cell would fold in the middle of an email
+    flat["members"] = "\n".join(flat["members"]) or "none"
+    flat["domain_grants"] = "\n".join(flat["domain_grants"]) or "none"
     fields = list(SHOW_FIELDS)
+    at = next(i for i, f in enumerate(fields) if f.key == "is_owner") + 1
+    if d.is_owner:
+        fields[at:at] = OWNER_FIELDS
+    elif d.account_id is not None:
+        fields[at:at] = MEMBER_FIELDS
     if d.closed_reason:
         fields[4:4] = CLOSED_FIELDS
     out.record(flat, fmt, fields=fields, title=f"user {d.email}")
     if d.limits:
         _limits_table(out, d.limits)
+
+
+# -- team changes ----------------------------------------------------------------------------
+def invited(out: Output, d, rejoined: bool, fmt: Format) -> None:
+    """-o json prints the member as it is now; the change itself is said on stderr."""
+    if fmt is Format.json:
+        user_show(out, d, fmt)
+    again = " (joined again; its history is kept)" if rejoined else ""
+    out.message(f"invited {d.email} to the account of {d.owner} as {d.role}{again}")
+
+
+def remove_question(removal) -> str:
+    return f"remove {removal.email} from the account of {removal.owner}?"
+
+
+def removed(out: Output, d, removal, fmt: Format) -> None:
+    if fmt is Format.json:
+        user_show(out, d, fmt)
+    out.message(f"removed {d.email} from the account of {removal.owner}; the person stays in the system with its history")
+
+
+def transfer_question(t) -> str:
+    return f"transfer the account of {t.old_owner} to {t.new_owner}? {t.old_owner} stays as an admin member"
+
+
+def transferred(out: Output, d, t, fmt: Format) -> None:
+    """-o json prints the new owner as it is now (its members include the old owner)."""
+    if fmt is Format.json:
+        user_show(out, d, fmt)
+    out.message(f"transferred the account of {t.old_owner} to {d.email}; {t.old_owner} is now an admin member")
 
 
 def created(out: Output, d, fmt: Format) -> None:

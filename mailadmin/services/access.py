@@ -569,8 +569,9 @@ def visible_users(op: Operation):
     return or_(User.id == subject.id, and_(User.account_id == subject.account_id, User.id.in_(shared)))
 
 
-def require_visible(op: Operation, user: User) -> None:
-    """A user the acting client may not see reads as not found, as if it did not exist."""
+def require_visible(op: Operation, user: User, ref=None) -> None:
+    """A user the acting client may not see reads as not found, as if it did not exist, named as
+    it was typed (`ref`): an `#ID` never answers with the email behind it."""
     if op.actor.is_operator:
         return
     condition = visible_users(op)
@@ -578,7 +579,7 @@ def require_visible(op: Operation, user: User) -> None:
     if seen is None:
         from mailadmin.services.accounts import no_such_user
 
-        raise no_such_user(user.email)
+        raise no_such_user(ref if ref is not None else user.email)
 
 
 def visible_domains(op: Operation):
@@ -600,7 +601,7 @@ def _about(op: Operation, ref, domain: str | None) -> tuple[Subject, Target | No
     from mailadmin.services.accounts import find_user
 
     user = find_user(op, ref)
-    require_visible(op, user)
+    require_visible(op, user, ref)
     target = find_domain(op.session, domain) if domain is not None else None
     if target is not None and not op.actor.is_operator:
         seen = op.session.execute(select(Domain.id).where(Domain.id == target.id, visible_domains(op))).first()

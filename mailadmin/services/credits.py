@@ -88,7 +88,7 @@ def _readable(op: Operation, ref: UserRef) -> Holder:
         from mailadmin.services import access
         from mailadmin.services.accounts import find_user
 
-        access.require_visible(op, find_user(op, ref))
+        access.require_visible(op, find_user(op, ref), ref)
         access.authorize(op, account_id=h.account_id)
     return h
 

@@ -16,6 +16,10 @@ follow one set of rules:
 A single-user invocation (`single=True`) turns `unchanged` and refusals into exit 5 with the
 reason, and an unknown user into exit 3 naming it. Statuses before and after come from
 services/status.py, like everywhere else.
+
+Run as a client user (`--as`), a run may touch only the actor's own account, through its owner,
+with the command's key (account.delete): users of other accounts are unknown users, as if they did
+not exist, and a member of the actor's own account is refused (a member leaves with `users remove`).
 """
 
 from __future__ import annotations
@@ -26,11 +30,11 @@ from typing import Iterable
 
 from sqlalchemy import delete, insert, literal, select, update
 
-from mailadmin.errors import Conflict, InvalidInput, NotFound
+from mailadmin.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mailadmin.operation import Operation
 from mailadmin.refs import UserRef
-from mailadmin.services import accounts, audit, status
-from mailadmin.services.accounts import BadRef, Resolved
+from mailadmin.services import access, accounts, audit, status
+from mailadmin.services.accounts import BadRef, Resolved, no_such_user
 from mailadmin.services.batching import Progress, chunks, no_progress
 from mailadmin.services.validate import text
 from mailadmin.store.models import Account, Suspension, User
@@ -50,6 +54,7 @@ class Target:
     is_owner: bool
     account_id: int | None
     standing: tuple[str, ...] = ()  # codes of suspensions that count now
+    ref: UserRef | None = None  # as it was given (a client's failure names it, never the email behind an id)
 
     @property
     def own_status(self) -> str:
@@ -91,8 +96,27 @@ def resolve(op: Operation, refs: Iterable[UserRef | BadRef], *,
         elif found.row[0] not in seen:
             uid, email, stored, is_owner, account_id = found.row
             seen.add(uid)
-            targets.append(Target(uid, email, stored == CLOSED, is_owner, account_id))
+            targets.append(Target(uid, email, stored == CLOSED, is_owner, account_id, ref=found.ref))
     return targets, failures
+
+
+def _own_account(op: Operation, req: Request, targets: list[Target],
+                 failures: list[Resolved]) -> tuple[list[Target], list[Resolved]]:
+    """A client user's run: the targets in its own account (only its owner, checked for the
+    command's key once), the others turned into unknown users. Operators: unchanged."""
+    if op.actor.is_operator:
+        return targets, failures
+    actor_account = access.acting(op).account_id  # refuses first who cannot act at all (rule 8)
+    mine = [t for t in targets if t.account_id == actor_account]
+    hidden = [Resolved(t.ref, error=no_such_user(t.ref)) for t in targets if t.account_id != actor_account]
+    members = [t.email for t in mine if not t.is_owner]
+    if members:
+        raise PermissionDenied(f"{req.action} acts on a whole account, through its owner; {preview(members)} "
+                               f"{'is a member' if len(members) == 1 else 'are members'} of it",
+                               hint="a member leaves with `mailadmin users remove MEMBER`")
+    if mine:
+        access.authorize(op, account_id=actor_account)
+    return mine, [*failures, *hidden]
 
 
 def _load_standing(op: Operation, chunk: list[Target]) -> None:
@@ -173,6 +197,7 @@ def run(
 ) -> BulkReport:
     report = BulkReport(req.action, dry_run=dry_run)
     targets, failures = resolve(op, refs, progress=progress)
+    targets, failures = _own_account(op, req, targets, failures)
     if single and failures:
         raise failures[0].error  # the precise reason: not a reference (exit 2), or no such user (exit 3)
     invalid = [str(f.ref) for f in failures if isinstance(f.error, InvalidInput)]

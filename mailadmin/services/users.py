@@ -1,7 +1,9 @@
 """Users: creating account owners, finding, listing and editing them, and their limit overrides.
 
 A user is a person; an account owner is a user with is_owner and an Account (package, limit
-overrides, IP allow-list, credits, plan expiry). Team members (a later issue) share an account.
+overrides, IP allow-list, credits, plan expiry). Team members share the account (services/team.py
+invites, removes and transfers; `edit --role` changes a member's role through its checks). Run with
+`--as`, reading shows only the users the acting client may see (services/access.py, rule 4).
 """
 
 from __future__ import annotations
@@ -10,22 +12,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
-from mailadmin.errors import Conflict, InvalidInput
+from mailadmin.errors import Conflict, InvalidInput, PermissionDenied
 from mailadmin.operation import Operation
 from mailadmin.refs import UserRef, normalise_email
-from mailadmin.services import audit, limits, status
+from mailadmin.services import access, audit, limits, status
 from mailadmin.services.accounts import account_of, find_user
 from mailadmin.services.batching import chunks
 from mailadmin.services.diff import Changes, diff, sides
 from mailadmin.services.validate import text
-from mailadmin.store.models import Account, AccountIP, AccountLimit, Package, User
+from mailadmin.store.models import Account, AccountIP, AccountLimit, Domain, DomainGrant, Package, Role, User
 from mailadmin.units import display_limit
 from mailadmin.vocab import ACTIVE, LIMIT_NAMES, STATUSES
 
 INHERIT = "inherit"  # how the audit log spells "back to the package's value"
+NEVER = "never"  # `edit --expires never`: the plan no longer expires
+OWNER_ROLE = "owner"  # the role an owner holds implicitly (role_id NULL)
 SEARCH_MAX = 200  # longer than any email or name the store keeps: a pasted blob, not a search
 
 
@@ -101,6 +105,20 @@ class SuspensionView:
     until: datetime | None
 
 
+@dataclass(frozen=True)
+class MemberView:
+    email: str
+    role: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class GrantView:
+    domain: str
+    role: str  # admin | viewer
+    email_content: bool
+
+
 @dataclass
 class UserDetail:
     id: int
@@ -120,6 +138,11 @@ class UserDetail:
     closed_by: str | None
     ip_allow: list[str]
     limits: list[limits.EffectiveLimit] = field(default_factory=list)
+    role: str | None = None  # "owner" for the owner; None for a person removed from its team
+    owner: str | None = None  # the account owner's email (its own, for the owner)
+    members: list[MemberView] = field(default_factory=list)  # the owner's team, as far as the actor sees it
+    domain_grants: list[GrantView] = field(default_factory=list)
+    plan_expired: bool = False  # the account is read-only (its status stays what it is)
 
 
 def describe(op: Operation, user: User) -> UserDetail:
@@ -129,6 +152,13 @@ def describe(op: Operation, user: User) -> UserDetail:
     eff_status, why = status.effective_status(session, user, op.now)
     account = session.get(Account, user.account_id) if user.account_id is not None else None
     package = session.get(Package, account.package_id) if account else None
+    if user.is_owner:
+        role, owner = OWNER_ROLE, user.email
+    else:
+        role = session.get(Role, user.role_id).name if user.role_id is not None else None
+        owner = session.execute(
+            select(User.email).where(User.account_id == user.account_id, User.is_owner)
+        ).scalar_one_or_none() if account else None
     cidrs = (
         list(session.execute(select(AccountIP.cidr).where(AccountIP.account_id == account.id)).scalars()) if account else []
     )
@@ -153,11 +183,53 @@ def describe(op: Operation, user: User) -> UserDetail:
         closed_by=user.closed_by,
         ip_allow=sort_cidrs(cidrs),
         limits=limits.effective_limits(op, account) if account else [],
+        role=role,
+        owner=owner,
+        members=_members(op, account.id) if account and user.is_owner else [],
+        domain_grants=_grants(op, user.id) if account and not user.is_owner else [],
+        plan_expired=bool(account and account.plan_expires_at is not None and account.plan_expires_at <= op.now),
     )
 
 
+def _members(op: Operation, account_id: int) -> list[MemberView]:
+    """The account's members in one query, each with its role and effective status."""
+    owner = aliased(User)
+    query = (
+        select(User.email, Role.name, status.status_column(User, owner, op.now))
+        .select_from(User)
+        .outerjoin(Role, Role.id == User.role_id)
+        .outerjoin(owner, and_(owner.account_id == User.account_id, owner.is_owner))
+        .where(User.account_id == account_id, User.is_owner.is_(False))
+        .order_by(User.id)
+    )
+    seen = access.visible_users(op)
+    if seen is not None:
+        query = query.where(seen)
+    return [MemberView(*row) for row in op.session.execute(query)]
+
+
+def _grants(op: Operation, user_id: int) -> list[GrantView]:
+    return [
+        GrantView(name, role, bool(content))
+        for name, role, content in op.session.execute(
+            select(Domain.name, DomainGrant.role, DomainGrant.email_content)
+            .join(Domain, Domain.id == DomainGrant.domain_id)
+            .where(DomainGrant.user_id == user_id)
+            .order_by(Domain.name)
+        )
+    ]
+
+
+def visible(op: Operation, ref: UserRef) -> User:
+    """The user a reference names, when the actor may see it (rule 4); else not found, named as
+    it was typed (an `#ID` never answers with the email behind it)."""
+    user = find_user(op, ref)
+    access.require_visible(op, user, ref)
+    return user
+
+
 def show(op: Operation, ref: UserRef) -> UserDetail:
-    return describe(op, find_user(op, ref))
+    return describe(op, visible(op, ref))
 
 
 @dataclass(frozen=True)
@@ -170,6 +242,7 @@ class UserRow:
     account_id: int | None
     is_owner: bool
     created_at: datetime
+    role: str | None  # "owner" for owners; None for people removed from their team
 
 
 def list_users(
@@ -179,10 +252,13 @@ def list_users(
     package: str | None = None,
     search: str | None = None,
     since: datetime | None = None,
+    account: UserRef | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[UserRow]:
-    """Users in id order, filtered in SQL; status is derived in the same query."""
+    """Users in id order, filtered in SQL; status and role come in the same query. `account`
+    names one account by its owner or any member: its owner and members. A client acting through
+    --as gets only the users it may see."""
     from mailadmin.services import packages
 
     if status_filter is not None and status_filter not in STATUSES:
@@ -191,14 +267,22 @@ def list_users(
         search = text(search, "--search", max_len=SEARCH_MAX, allow_empty=True)
     owner = aliased(User)
     state = status.status_column(User, owner, op.now).label("state")
+    role = case((User.is_owner, literal(OWNER_ROLE)), else_=Role.name).label("role")
     query = (
-        select(User.id, User.email, User.name, state, Package.name, User.account_id, User.is_owner, User.created_at)
+        select(User.id, User.email, User.name, state, Package.name, User.account_id, User.is_owner, User.created_at, role)
         .select_from(User)
         .outerjoin(Account, Account.id == User.account_id)
         .outerjoin(Package, Package.id == Account.package_id)
         .outerjoin(owner, and_(owner.account_id == User.account_id, owner.is_owner))
+        .outerjoin(Role, Role.id == User.role_id)
         .order_by(User.id)
     )
+    seen = access.visible_users(op)
+    if seen is not None:
+        query = query.where(seen)
+    if account is not None:
+        named = visible(op, account)
+        query = query.where(User.account_id == account_of(op.session, named).id)
     if package is not None:
         query = query.where(Account.package_id == packages.get(op.session, package).id)
     if search:
@@ -223,17 +307,29 @@ def edit(
     name: str | None = None,
     email: str | None = None,
     package: str | None = None,
+    role: str | None = None,
+    expires: datetime | str | None = None,
 ) -> tuple[UserDetail, Changes]:
-    """Change name, email or (for an owner) the account's package. Returns (detail, changes).
+    """Change name, email, a member's role, or (for an owner) the account's package or plan
+    expiry. `expires` is a UTC time or NEVER. Returns (detail, changes).
 
     A package change keeps the account's limit overrides and restarts its plan expiry from the
-    new package's validity period (none: the plan no longer expires)."""
-    from mailadmin.services import packages
+    new package's validity period (none: the plan no longer expires), unless `expires` says when
+    it ends. A role change goes through the team rules (services/team.py)."""
+    from mailadmin.services import packages, team
 
-    if name is None and email is None and package is None:
-        raise InvalidInput("nothing to change: give --name, --email or --package")
+    if name is None and email is None and package is None and role is None and expires is None:
+        raise InvalidInput("nothing to change: give --name, --email, --package, --role or --expires")
+    if expires is not None and not isinstance(expires, datetime) and expires != NEVER:
+        raise InvalidInput(f"plan expiry must be a time or {NEVER!r}, not {expires!r}")
+    if not op.actor.is_operator and (package is not None or expires is not None):
+        what = " and ".join(w for w, given in (("package", package), ("plan expiry", expires)) if given is not None)
+        raise PermissionDenied(f"changing the {what} is an operator action", hint="ask the platform's operators")
     session = op.session
     user = find_user(op, ref)
+    if not op.actor.is_operator:
+        team.reachable(op, user, ref)
+        access.authorize(op, account_id=user.account_id)
     before: dict[str, Any] = {"name": user.name, "email": user.email}
     wanted: dict[str, Any] = {}
     if name is not None:
@@ -243,16 +339,32 @@ def edit(
         if new_email != user.email and session.execute(select(User.id).where(User.email == new_email)).first():
             raise Conflict(f"user {new_email} already exists")
         wanted["email"] = new_email
+    new_role = None
+    if role is not None:
+        before["role"], new_role = team.check_role_change(op, user, role)
+        wanted["role"] = new_role.name
     new_package = account = None
+    if package is not None or expires is not None:
+        account = account_of(session, user)  # a person removed from its team has none
+        if not user.is_owner:
+            owner = session.execute(select(User.email).where(User.account_id == user.account_id, User.is_owner)).scalar_one()
+            what, option = ("package", "--package PKG") if package is not None else ("plan", "--expires DATE|never")
+            raise Conflict(f"{user.email} is a team member; the {what} belongs to the account: edit the owner",
+                           hint=f"`mailadmin users edit {owner} {option}`")
     if package is not None:
         new_package = packages.get(session, package)
-        if not user.is_owner:
-            raise Conflict(f"{user.email} is a team member; the package belongs to the account",
-                           hint="edit the account owner's package instead")
-        account = account_of(session, user)
         before["package"] = session.get(Package, account.package_id).name
         wanted["package"] = new_package.name
+    new_expiry = None if expires == NEVER else expires
+    if expires is not None:
+        before["plan_expires_at"] = account.plan_expires_at
+        wanted["plan_expires_at"] = new_expiry
     changes = diff(before, wanted)
+    if "package" in changes and expires is None:
+        new_expiry = status.plan_expires_at(new_package.expires_after_days, op.now)
+        # the plan restarts with every package change, so it is part of the change even when
+        # neither package's plans expire
+        changes["plan_expires_at"] = {"before": account.plan_expires_at, "after": new_expiry}
     if not changes:
         return describe(op, user), changes
     target = f"user:{user.email}"
@@ -260,12 +372,13 @@ def edit(
         user.name = wanted["name"]
     if "email" in changes:
         user.email = wanted["email"]
-    if "package" in changes:
-        expires = status.plan_expires_at(new_package.expires_after_days, op.now)
-        # the plan restarts with every package change, so it is part of the change even when
-        # neither package's plans expire
-        changes["plan_expires_at"] = {"before": account.plan_expires_at, "after": expires}
-        session.execute(update(Account).where(Account.id == account.id).values(package_id=new_package.id, plan_expires_at=expires))
+    if "role" in changes:
+        user.role_id = new_role.id
+    if "package" in changes or "plan_expires_at" in changes:
+        values: dict[str, Any] = {"plan_expires_at": new_expiry}
+        if "package" in changes:
+            values["package_id"] = new_package.id
+        session.execute(update(Account).where(Account.id == account.id).values(**values))
     session.flush()
     session.expire_all()
     audit.record(op, "user.edit", target, *sides(changes))

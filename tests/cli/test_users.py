@@ -146,10 +146,10 @@ def test_list_filters_and_paging_ids(cli, people):
 def test_list_json_shape_and_csv(cli, people):
     rows = cli("users", "list", "-o", "json").json()
     bob = next(r for r in rows if r["email"] == "bob@example.com")
-    assert set(bob) == {"id", "email", "name", "status", "package", "account_id", "is_owner", "created_at"}
+    assert set(bob) == {"id", "email", "name", "status", "package", "account_id", "is_owner", "created_at", "role"}
     assert bob["status"] == "suspended" and bob["package"] == "pro" and bob["is_owner"] is True
     lines = cli("users", "list", "-o", "csv").stdout.splitlines()
-    assert lines[0] == "id,email,name,status,package,is_owner,created_at" and len(lines) == 5
+    assert lines[0] == "id,email,name,status,package,is_owner,created_at,role" and len(lines) == 5
 
 
 def test_table_is_paged_by_default_and_says_so(cli, pkgs, op):
@@ -258,7 +258,7 @@ def test_plain_table_leaves_optional_columns_to_wide(cli, people):
     wide = cli("users", "list", "-o", "wide").stdout
     assert "Created" not in plain and "Owner" not in plain
     assert "Created" in wide and "Owner" in wide
-    assert cli("users", "list", "-o", "csv").stdout.splitlines()[0] == "id,email,name,status,package,is_owner,created_at"
+    assert cli("users", "list", "-o", "csv").stdout.splitlines()[0] == "id,email,name,status,package,is_owner,created_at,role"
 
 
 @pytest.mark.parametrize("width", [60, 80, 120])

@@ -3,6 +3,7 @@ get has exactly the declared fields (issue 7). A new view without a row here fai
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import io
 import json
@@ -14,6 +15,7 @@ from mailadmin import render
 from mailadmin.render.output import View
 
 A = "alice@example.com"
+RUNNER = getpass.getuser()  # the OS user the commands below run as (their env names none)
 
 
 def _first(data):
@@ -57,11 +59,40 @@ CASES = {
                             lambda d: d["unchanged"][0]),
     "bulk_credit_applied_line": ([["credits", "add", "--from-file", "examples/topups.csv"]],
                                  ["credits", "add", "--from-file", "examples/topups.csv", "-o", "json"], lambda d: d["unchanged"][0]),
+    "user_member": ([["users", "invite", A, "member-shape@example.com", "--role", "viewer"]],
+                    ["users", "show", A, "-o", "json"], lambda d: d["members"][0]),
+    "user_domain_grant": ([["users", "invite", A, "grant-shape@example.com", "--role", "viewer"],
+                           ["domains", "add", "grant-shape.example", "--user", A],
+                           ["domains", "grant", "grant-shape.example", "grant-shape@example.com", "--role", "viewer"]],
+                          ["users", "show", "grant-shape@example.com", "-o", "json"], lambda d: d["domain_grants"][0]),
+    "can": ([], ["users", "can", A, "campaigns.edit", "-o", "json"], lambda d: d),
+    "can_explained": ([], ["users", "can", A, "campaigns.edit", "--explain", "-o", "json"], lambda d: d),
+    "can_step": ([], ["users", "can", A, "campaigns.edit", "--explain", "-o", "json"], lambda d: d["steps"][0]),
+    "can_list": ([], ["users", "can", A, "--list", "-o", "json"], lambda d: d),
+    "access_cell": ([], ["users", "access", A, "-o", "json"], _first),
+    "impact_report": ([], ["roles", "revoke", "regular", "campaigns.send", "--dry-run", "-o", "json"], lambda d: d),
+    "impact": ([], ["roles", "revoke", "regular", "campaigns.send", "--dry-run", "-o", "json"], lambda d: d["people"][0]),
     "audit_entry": ([], ["audit", "list", "-n", "1", "-o", "json"], _first),
     "audit_verify": ([], ["audit", "verify", "-o", "json"], lambda d: d),
     "audit_head": ([], ["audit", "head", "-o", "json"], lambda d: d),
     "setting": ([], ["config", "show", "-o", "csv"], None),
     "store_status": ([], ["db", "status", "-o", "json"], lambda d: d),
+    "domain": ([["domains", "add", "view-domain.example", "--user", A]], ["domains", "show", "view-domain.example", "-o", "json"],
+               lambda d: d),
+    "domain_row": ([["domains", "add", "view-row.example", "--user", A]], ["domains", "list", "-n", "1", "-o", "json"], _first),
+    "domain_grant": ([["users", "invite", A, "view-grant@example.com", "--role", "regular"],
+                      ["domains", "add", "view-grant.example", "--user", A],
+                      ["domains", "grant", "view-grant.example", "view-grant@example.com", "--role", "viewer"]],
+                     ["domains", "show", "view-grant.example", "-o", "json"], lambda d: d["grants"][0]),
+    "grant_change": ([["users", "invite", A, "view-change@example.com", "--role", "regular"],
+                      ["domains", "add", "view-change.example", "--user", A]],
+                     ["domains", "grant", "view-change.example", "view-change@example.com", "--role", "admin", "-o", "json"],
+                     lambda d: d),
+    # registers whoever runs the tests as superadmin: the cases after it still run with full rights
+    "operator": ([], ["operators", "add", RUNNER, "--role", "superadmin", "-o", "json"], lambda d: d),
+    "operator_role": ([], ["operators", "roles", "show", "support", "-o", "json"], lambda d: d),
+    "operator_role_row": ([], ["operators", "roles", "list", "-o", "json"], _first),
+    "admin_permission": ([], ["operators", "roles", "permissions", "-o", "json"], _first),
 }
 # shapes only a failure prints: checked where their failure is made
 ELSEWHERE = {

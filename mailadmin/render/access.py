@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailadmin.render.output import Column, Format, Output, counted, escape, view
+from mailadmin.render.output import Column, Format, Output, isatty, counted, escape, view
 
 CAN = view("can", "user", "key", "domain", "allowed", "reason", "decided_by", "fix")
 CAN_EXPLAINED = view("can_explained", *CAN.fields, "steps")
@@ -49,19 +49,18 @@ def answer(out: Output, d, fmt: Format, *, explain: bool) -> None:
     if not explain:
         out.lines([f"{'yes' if d.allowed else 'no'}: {d.reason}"])
         return
-    from rich.tree import Tree
-
-    verdict = "[green]allowed[/]" if d.allowed else "[red]denied[/]"
-    tree = Tree(f"{escape(d.user)} {escape(d.key)}{escape(on)}: {verdict}")
-    for step in d.steps:
-        if step.check == "answer":
-            continue
-        tick = ("pass" if step.passed else "FAIL") if out.plain() else ("[green]✔[/]" if step.passed else "[red]✘[/]")
-        tree.add(f"{tick} {escape(step.check)}: {escape(step.detail)}")
-    out.print(tree)
-    out.lines([f"decided by: {d.decided_by}"])
+    # drawn by hand, not with Rich's Tree: the path is one level deep, and `can` is called by
+    # programs that should not pay Rich's import for it
+    marks = ("✔", "✘") if isatty(out.stdout) and not out.env.get("NO_COLOR") else ("pass", "FAIL")
+    steps = [s for s in d.steps if s.check != "answer"]
+    lines = [f"{d.user} {d.key}{on}: {'allowed' if d.allowed else 'denied'}"]
+    for i, step in enumerate(steps):
+        branch = "└──" if i == len(steps) - 1 else "├──"
+        lines.append(f"{branch} {marks[0] if step.passed else marks[1]} {step.check}: {step.detail}")
+    lines.append(f"decided by: {d.decided_by}")
     if d.fix:
-        out.lines([f"to allow it: {d.fix}"])
+        lines.append(f"to allow it: {d.fix}")
+    out.lines(lines)
 
 
 def allowed_list(out: Output, user: str, domain: str | None, keys: list[str], fmt: Format) -> None:

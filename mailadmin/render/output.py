@@ -294,7 +294,7 @@ class Output:
     def progress(self, enabled: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
         """A progress bar on stderr, drawn only when stderr is a terminal (never into a pipe, a log
         or cron mail); otherwise a no-op. Yields the services' Progress callback."""
-        if not (enabled and _isatty(self.stderr)):
+        if not (enabled and isatty(self.stderr)):
             yield lambda _phase, _done, _total: None
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -351,7 +351,7 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-def _isatty(stream: TextIO) -> bool:
+def isatty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):

@@ -246,3 +246,26 @@ def test_who_cannot_act_is_told_why(world, actor, code, needle):
     _url, env = world
     got, _out, err = ask(env, "users", "list", as_user=actor)
     assert (got, err.count("\n")) == (code, 1) and needle in err, err
+
+
+# Impact before a change (issue 9, deliverable 6): who gains or loses what, and nothing changes
+def test_a_role_change_previewed_lists_who_gains_and_loses_what(world):
+    url, env = world
+    from tests.helpers import audit_count
+
+    before = audit_count(url)
+    code, out, err = ask(env, "roles", "grant", "sender", "campaigns.edit", "--dry-run", "-o", "json")
+    assert code == 0, err
+    people = json.loads(out)["people"]
+    # rule 7: senders.manage takes effect once an edit level stands beside it
+    assert people == [{"user": "sender@a.example", "account": A, "member_role": "sender", "package": "full",
+                       "gains": ["campaigns.view", "campaigns.edit", "senders.manage"], "loses": []}]
+    code, out, _ = ask(env, "roles", "revoke", "support", "contacts.import", "--dry-run", "-o", "json")
+    assert [(p["user"], p["loses"]) for p in json.loads(out)["people"]] == [("support@a.example", ["contacts.import"])]
+    code, out, _ = ask(env, "packages", "edit", "basic", "--role", "viewer", "--dry-run", "-o", "json")
+    (owner_b,) = json.loads(out)["permissions"]
+    assert owner_b["user"] == "b@b.example" and "campaigns.send" in owner_b["loses"]
+    assert owner_b["gains"] == ["domains.view"]  # the viewer role sees domains; regular does not
+    code, out, _ = ask(env, "users", "can", "sender@a.example", "senders.manage", "-o", "json")
+    assert json.loads(out)["allowed"] is False  # the previews changed nothing
+    assert audit_count(url) == before

@@ -133,22 +133,30 @@ def _leaves(keys: Iterable[str]) -> frozenset[str]:
     return frozenset(cat.with_implied(cat.expand(k for k in keys if k in cat.nodes)))
 
 
-def load(session: Session, user_id: int, now: datetime) -> Subject:
-    """A Subject in four queries: the person with account, package, roles and owner; the roles'
-    grants; the standing suspensions of the person and the owner; the person's domain grants."""
-    owner = aliased(User)
-    member_role, package_role = aliased(Role), aliased(Role)
-    row = session.execute(
-        select(User.id, User.email, User.account_id, User.is_owner, User.status, User.closed_reason,
-               member_role.id, member_role.name, member_role.builtin,
-               owner.id, owner.email, owner.status, owner.closed_reason,
-               Package.name, package_role.id, package_role.name, Account.plan_expires_at)
+def _people(columns, owner, member_role, package_role):
+    """People with their member role, account, package, package role and account owner, in one
+    query (the aliases are the caller's, so it can name their columns)."""
+    return (
+        select(*columns)
         .select_from(User)
         .outerjoin(member_role, member_role.id == User.role_id)
         .outerjoin(Account, Account.id == User.account_id)
         .outerjoin(Package, Package.id == Account.package_id)
         .outerjoin(package_role, package_role.id == Package.role_id)
         .outerjoin(owner, and_(owner.account_id == User.account_id, owner.is_owner))
+    )
+
+
+def load(session: Session, user_id: int, now: datetime) -> Subject:
+    """A Subject in four queries: the person with account, package, roles and owner; the roles'
+    grants; the standing suspensions of the person and the owner; the person's domain grants."""
+    owner, member_role, package_role = aliased(User), aliased(Role), aliased(Role)
+    row = session.execute(
+        _people((User.id, User.email, User.account_id, User.is_owner, User.status, User.closed_reason,
+                 member_role.id, member_role.name, member_role.builtin,
+                 owner.id, owner.email, owner.status, owner.closed_reason,
+                 Package.name, package_role.id, package_role.name, Account.plan_expires_at),
+                owner, member_role, package_role)
         .where(User.id == user_id)
     ).one()
     (uid, email, account_id, is_owner, own_state, closed_reason, mrole_id, mrole, mbuiltin,
@@ -437,19 +445,11 @@ def impact(session: Session, *, role_id: int | None = None, before: frozenset[st
     (`new_package_role` = (old leaves, new leaves)). One query for the people; the leaves of the
     other roles involved in one more."""
     cat = catalog()
-    owner = aliased(User)
-    member_role, package_role = aliased(Role), aliased(Role)
-    query = (
-        select(User.email, owner.email, User.is_owner, member_role.id, member_role.name, Package.name, package_role.id,
-               Package.id)
-        .select_from(User)
-        .join(Account, Account.id == User.account_id)
-        .join(Package, Package.id == Account.package_id)
-        .join(package_role, package_role.id == Package.role_id)
-        .outerjoin(member_role, member_role.id == User.role_id)
-        .outerjoin(owner, and_(owner.account_id == User.account_id, owner.is_owner))
-        .order_by(owner.email, User.is_owner.desc(), User.email)
-    )
+    owner, member_role, package_role = aliased(User), aliased(Role), aliased(Role)
+    # the filters below name a package or role, so only people with an account are listed
+    query = _people((User.email, owner.email, User.is_owner, member_role.id, member_role.name, Package.name,
+                     package_role.id, Package.id), owner, member_role, package_role
+                    ).order_by(owner.email, User.is_owner.desc(), User.email)
     if package_id is not None:
         query = query.where(Package.id == package_id)
     else:

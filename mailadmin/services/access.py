@@ -307,8 +307,12 @@ def _decide_leaf(s: Subject, key: str, now: datetime, domain: Target | None) -> 
     else:
         steps.append(Step("member role", False, f"role {s.role} does not grant {key}"))
         if key in DOMAIN_KEYS:
-            on = f" on {domain.name}" if domain else ""
-            steps.append(Step("domain grant", False, f"no grant{on} gives {key}"))
+            held = s.grant_on(domain.id) if domain else None
+            if held is not None:
+                detail = f"{held.role} of {held.domain}{_content(held)} does not give {key}"
+            else:
+                detail = f"no grant{f' on {domain.name}' if domain else ''} gives {key}"
+            steps.append(Step("domain grant", False, detail))
         return deny(MEMBER_ROLE, _not_granted(s, key, domain), _grant_fix(s, key, domain))
     # 4. the rules on top
     if key in cat.restricted and not _reaches_restricted(s, domain, grant if by_grant else None, granting):
@@ -370,7 +374,8 @@ def _grant_fix(s: Subject, key: str, domain: Target | None) -> str:
     if key in DOMAIN_KEYS:
         role = DOMAIN_VIEWER if key in DOMAIN_GRANT_KEYS[DOMAIN_VIEWER] | {EMAIL_CONTENT} else DOMAIN_ADMIN
         extra = " --email-content" if key == EMAIL_CONTENT and role == DOMAIN_VIEWER else ""
-        return f"`mailadmin domains grant {domain.name if domain else 'DOMAIN'} {s.email} --role {role}{extra}`"
+        where = domain.name if domain else "DOMAIN"
+        return f"make {s.email} {role} of {where}{extra}: `mailadmin domains grant {where} {s.email} --role {role}{extra}`"
     if s.role_builtin:
         role = _smallest_builtin_holding(key)
         return f"give {s.email} a role that holds {key}: `mailadmin users edit {s.email} --role {role}`"

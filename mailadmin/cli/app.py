@@ -12,7 +12,7 @@ import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Annotated, Any, Mapping, Optional, Sequence, TextIO
 
 import typer
@@ -59,21 +59,25 @@ LAZY_GROUPS = {
 
 
 class LazyCommands(MutableMapping):
-    """The root's command table: every name is listed, a group is imported on first lookup.
+    """A command table that lists every name and builds a command on first lookup.
 
-    Click reads `commands` for dispatch, help and "did you mean"; all of them see every name."""
+    Click reads `commands` for dispatch, help and "did you mean"; all of them see every name, but
+    running one command builds only that command: Typer turns a function into a Click command by
+    reading its signature and type hints, which costs about 3 ms a command, so building a whole
+    group of twenty to run one of them would cost more than the command."""
 
-    def __init__(self, eager: MutableMapping[str, Any]) -> None:
+    def __init__(self, eager: MutableMapping[str, Any], loaders: dict[str, Callable[[], Any]]) -> None:
         self._loaded: dict[str, Any] = dict(eager)
-        self._names = [*eager, *(n for n in LAZY_GROUPS if n not in eager)]
+        self._loaders = loaders
+        self._names = [*eager, *(n for n in loaders if n not in eager)]
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._loaded:
-            if name not in LAZY_GROUPS:
+            if name not in self._loaders:
                 raise KeyError(name)
-            group = typer.main.get_command(importlib.import_module(LAZY_GROUPS[name]).app)
-            group.name = name
-            self._loaded[name] = group
+            command = self._loaders[name]()
+            command.name = name
+            self._loaded[name] = command
         return self._loaded[name]
 
     def __setitem__(self, name: str, command: Any) -> None:
@@ -92,13 +96,33 @@ class LazyCommands(MutableMapping):
         return len(self._names)
 
 
+def lazy_group(typer_app: typer.Typer) -> TyperGroup:
+    """A Typer app as a Click group whose commands are built when first looked up (sub-groups too)."""
+    registered, groups = typer_app.registered_commands, typer_app.registered_groups
+    typer_app.registered_commands, typer_app.registered_groups = [], []
+    try:
+        group = typer.main.get_group(typer_app)  # the group itself: its help, callback, options
+    finally:
+        typer_app.registered_commands, typer_app.registered_groups = registered, groups
+    settings = dict(pretty_exceptions_short=typer_app.pretty_exceptions_short, rich_markup_mode=typer_app.rich_markup_mode)
+    loaders: dict[str, Callable[[], Any]] = {}
+    for info in registered:
+        name = info.name or typer.main.get_command_name(info.callback.__name__)
+        loaders[name] = lambda info=info: typer.main.get_command_from_info(info, **settings)
+    for info in groups:
+        loaders[info.name] = lambda info=info: lazy_group(info.typer_instance)
+    group.commands = LazyCommands({}, loaders)
+    return group
+
+
 class BoundaryGroup(TyperGroup):
     """The root command, and the error boundary: every failure becomes one stderr line and a
     documented exit code."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.commands = LazyCommands(self.commands)
+        self.commands = LazyCommands(self.commands, {name: (lambda module=module: lazy_group(importlib.import_module(module).app))
+                                                     for name, module in LAZY_GROUPS.items()})
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

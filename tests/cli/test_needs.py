@@ -35,7 +35,9 @@ def operated(cli, db_url):
     return db_url
 
 
-# (OS user, command, exit code, what the one stderr line says)
+# (OS user, command, exit code, what the one stderr line says). Seed 002, "administrator
+# permissions": add, view, edit, delete clients; create, edit, delete packages and roles; add
+# credits; log in as a user. Every row is one of those permissions held or not.
 OPERATOR_TABLE = [
     ("boss", ["packages", "create", "gold", "--role", "admin"], 0, None),
     ("helpdesk", ["packages", "create", "gold", "--role", "admin"], 4, "lacks the admin permission packages.create"),

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from mailadmin.catalog import admin_catalog
 from mailadmin.errors import Conflict, InvalidInput, PermissionDenied
 from mailadmin.operation import Operation
-from mailadmin.services import audit
 from mailadmin.services.validate import by_name, not_found, slug, text
 from mailadmin.store.models import Operator, OperatorRole, OperatorRoleGrant
 
@@ -29,6 +28,14 @@ SUPERADMIN, SUPPORT = "superadmin", "support"
 BUILTIN_NAMES = (SUPERADMIN, SUPPORT)
 MANAGE = "operators.manage"  # without it nobody could add or remove operators
 NAME_MAX = 200  # the column's width; longer than any OS login
+
+
+def _audit(op: Operation, action: str, target: str, before=None, after=None) -> None:
+    """audit.record, imported when a change is recorded: the central check below runs before
+    every command and should not load the audit log's tables to say yes."""
+    from mailadmin.services import audit
+
+    audit.record(op, action, target, before, after)
 
 
 # -- the central check -------------------------------------------------------------------------
@@ -105,11 +112,11 @@ def ensure_builtins(op: Operation) -> list[str]:
             session.add(role)
             session.flush()
             _replace_grants(session, role, keys)
-            audit.record(op, "operator_role.create", f"operator_role:{name}", None, {"grants": keys, "builtin": True})
+            _audit(op, "operator_role.create", f"operator_role:{name}", None, {"grants": keys, "builtin": True})
             changed.append(name)
         elif name == SUPERADMIN and (before := _grants(session, role)) != keys:
             _replace_grants(session, role, keys)  # the catalog grew: superadmin still holds everything
-            audit.record(op, "operator_role.sync", f"operator_role:{name}", {"grants": before}, {"grants": keys})
+            _audit(op, "operator_role.sync", f"operator_role:{name}", {"grants": before}, {"grants": keys})
             changed.append(name)
     return changed
 
@@ -302,7 +309,7 @@ def add(op: Operation, name: str, role: str, *, force: bool = False) -> Added:
     after = {"role": role_row.name, "first": first}
     if first and name != who:
         after["forced_by"] = who  # the runner chose to lock themself out: the log says who did
-    audit.record(op, "operator.add", f"operator:{name}", None, after)
+    _audit(op, "operator.add", f"operator:{name}", None, after)
     registered = who == name or (_storable(who) and session.execute(select(Operator.id).where(Operator.name == who)).first() is not None)
     return Added(_operator_rows(session, name=name)[0], first, who, registered)
 
@@ -335,7 +342,7 @@ def remove(op: Operation, name: str, *, dry_run: bool = False) -> Removed:
         return result
     session.delete(operator)
     session.flush()
-    audit.record(op, "operator.remove", f"operator:{operator.name}", {"role": this.role}, None)
+    _audit(op, "operator.remove", f"operator:{operator.name}", {"role": this.role}, None)
     return result
 
 
@@ -357,7 +364,7 @@ def create_role(op: Operation, name: str, *, grant: Iterable[str], description: 
     session.flush()
     stored = cat.compress(cat.expand(keys))
     _replace_grants(session, role, stored)
-    audit.record(op, "operator_role.create", f"operator_role:{name}", None, {"grants": stored, "description": description})
+    _audit(op, "operator_role.create", f"operator_role:{name}", None, {"grants": stored, "description": description})
     return _role_view(role, stored, [])
 
 
@@ -378,4 +385,4 @@ def delete_role(op: Operation, name: str, *, dry_run: bool = False) -> None:
     session.execute(delete(OperatorRoleGrant).where(OperatorRoleGrant.role_id == role.id))
     session.delete(role)
     session.flush()
-    audit.record(op, "operator_role.delete", f"operator_role:{name}", before, None)
+    _audit(op, "operator_role.delete", f"operator_role:{name}", before, None)

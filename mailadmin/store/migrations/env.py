@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from mailadmin.store import records  # noqa: F401 - its tables join the metadata
 from mailadmin.store.models import metadata
 
 connection = context.config.attributes.get("connection")

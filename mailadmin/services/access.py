@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from mailadmin.catalog import catalog
 from mailadmin.errors import NotFound, PermissionDenied
 from mailadmin.operation import Operation
+from mailadmin.services.status import plan_expired, standing
 from mailadmin.store.models import Account, Domain, DomainGrant, Package, Role, RoleGrant, Suspension, User
 from mailadmin.vocab import ACTIVE, CLOSED, DOMAIN_ADMIN, DOMAIN_VIEWER, SUSPENDED
 
@@ -123,6 +124,14 @@ def role_leaves(session: Session, role: Role) -> frozenset[str]:
     return _leaves(keys)
 
 
+def gives(member: frozenset[str], package: frozenset[str]) -> frozenset[str]:
+    """What a member role gives under a package role: the levels both hold, without those that
+    take effect only beside a level that is not there (rule 7)."""
+    held = member & package
+    cat = catalog()
+    return frozenset(k for k in held if not cat.unmet_requirement(k, set(held)))
+
+
 def leaves_of(keys: Iterable[str]) -> frozenset[str]:
     """The leaves a list of granted keys gives (their subtrees, closed over `implies`)."""
     return _leaves(keys)
@@ -166,8 +175,6 @@ def load(session: Session, user_id: int, now: datetime) -> Subject:
     if role_ids:
         for rid, key in session.execute(select(RoleGrant.role_id, RoleGrant.key).where(RoleGrant.role_id.in_(role_ids))):
             grants.setdefault(rid, set()).add(key)
-    from mailadmin.services.status import standing
-
     people = [i for i in (uid, owner_id) if i is not None]
     standing_rows: dict[int, list[tuple[str, str]]] = {}
     for sid, code, reason in session.execute(
@@ -269,7 +276,7 @@ def _decide_leaf(s: Subject, key: str, now: datetime, domain: Target | None) -> 
     if domain is not None and domain.account_id != s.account_id:
         steps.append(Step("domain", False, f"{domain.name} belongs to another account"))
         return deny(OTHER_ACCOUNT, f"{domain.name} belongs to another account", None)
-    expired = s.plan_expires_at is not None and s.plan_expires_at <= now
+    expired = plan_expired(s.plan_expires_at, now)
     if expired:
         day = s.plan_expires_at.date().isoformat()
         if key not in cat.reading:
@@ -467,10 +474,6 @@ def impact(session: Session, *, role_id: int | None = None, before: frozenset[st
     leaves = {rid: _leaves(k) for rid, k in keys.items()}
     every = frozenset(cat.leaves)
 
-    def effective(member: frozenset[str], package: frozenset[str]) -> set[str]:
-        held = member & package
-        return {k for k in held if not cat.unmet_requirement(k, held)}
-
     out: list[Impact] = []
     memo: dict[tuple, tuple[list[str], list[str]]] = {}
     for email, owner_email, is_owner, mrole_id, mrole, package, prole_id, _pid in rows:
@@ -486,7 +489,7 @@ def impact(session: Session, *, role_id: int | None = None, before: frozenset[st
                 package_old, package_new = before, after
         memo_key = (is_owner, mrole_id, prole_id)
         if memo_key not in memo:
-            old, new = effective(member_old, package_old), effective(member_new, package_new)
+            old, new = gives(member_old, package_old), gives(member_new, package_new)
             memo[memo_key] = (cat.ordered(new - old), cat.ordered(old - new))
         gains, loses = memo[memo_key]
         if gains or loses:
@@ -517,6 +520,13 @@ def acting(op: Operation) -> Subject:
         raise PermissionDenied(f"{subject.email} cannot act: the account owner {subject.owner_email} is {subject.owner_why}")
     op.session.info[_SUBJECT] = subject
     return subject
+
+
+def same_account(op: Operation, account_id: int | None) -> bool:
+    """An operator reaches every account; a client user acting through --as only its own."""
+    if op.actor.is_operator:
+        return True
+    return account_id is not None and acting(op).account_id == account_id
 
 
 def authorize(op: Operation, *, account_id: int, domain_id: int | None = None, key: str | None = None) -> None:
@@ -587,6 +597,15 @@ def require_visible(op: Operation, user: User, ref=None) -> None:
         raise no_such_user(ref if ref is not None else user.email)
 
 
+def visible_user(op: Operation, ref) -> User:
+    """The user `ref` names, when the actor may see it; else not found, named as typed."""
+    from mailadmin.services.accounts import find_user
+
+    user = find_user(op, ref)
+    require_visible(op, user, ref)
+    return user
+
+
 def visible_domains(op: Operation):
     """Rule 6, as an SQL condition on Domain: the domains the acting client has domains.view on
     (every domain of the account through a role that holds it, else those it holds a grant on)."""
@@ -603,10 +622,7 @@ def visible_domains(op: Operation):
 # -- the questions of `users can` and `users access` -----------------------------------------
 def _about(op: Operation, ref, domain: str | None) -> tuple[Subject, Target | None]:
     """The person asked about (visible to the asker) and the domain, if any (visible too)."""
-    from mailadmin.services.accounts import find_user
-
-    user = find_user(op, ref)
-    require_visible(op, user, ref)
+    user = visible_user(op, ref)
     target = find_domain(op.session, domain) if domain is not None else None
     if target is not None and not op.actor.is_operator:
         seen = op.session.execute(select(Domain.id).where(Domain.id == target.id, visible_domains(op))).first()

@@ -112,6 +112,11 @@ def find_user(op: Operation, ref: UserRef) -> User:
     return op.session.get(User, row[0])
 
 
+def owner_of(session: Session, account_id: int) -> User | None:
+    """The account's owner (None only for an account whose owner row was edited away)."""
+    return session.execute(select(User).where(User.account_id == account_id, User.is_owner)).scalar_one_or_none()
+
+
 def account_of(session: Session, user: User) -> Account:
     """The account a user belongs to (owner or member); a removed member has none."""
     if user.account_id is None:

@@ -86,9 +86,8 @@ def _readable(op: Operation, ref: UserRef) -> Holder:
     h = holder(op, ref)
     if not op.actor.is_operator:
         from mailadmin.services import access
-        from mailadmin.services.accounts import find_user
 
-        access.require_visible(op, find_user(op, ref), ref)
+        access.visible_user(op, ref)
         access.authorize(op, account_id=h.account_id)
     return h
 

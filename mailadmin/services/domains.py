@@ -20,7 +20,7 @@ from mailadmin.errors import Conflict, InvalidInput, LimitExceeded, NotFound, Pe
 from mailadmin.operation import Operation
 from mailadmin.refs import UserRef, domain_name
 from mailadmin.services import access, audit, limits, status
-from mailadmin.services.accounts import account_of, find_user, no_such_user
+from mailadmin.services.accounts import account_of, find_user, no_such_user, owner_of
 from mailadmin.services.validate import text
 from mailadmin.store.models import Domain, DomainGrant, Package, User
 from mailadmin.units import display_limit
@@ -105,20 +105,13 @@ def get(op: Operation, name: str) -> Domain:
     user acting through --as finds only its own account's domains."""
     wanted = domain_name(name).ascii
     domain = op.session.execute(select(Domain).where(Domain.name == wanted)).scalar_one_or_none()
-    if domain is None or not _own_account(op, domain.account_id):
+    if domain is None or not access.same_account(op, domain.account_id):
         raise no_such_domain(name)
     return domain
 
 
-def _own_account(op: Operation, account_id: int | None) -> bool:
-    """True for an operator, or when the acting client user belongs to `account_id`."""
-    if op.actor.is_operator:
-        return True
-    return account_id is not None and access.acting(op).account_id == account_id
-
-
 def _owner_email(op: Operation, account_id: int) -> str:
-    return op.session.execute(select(User.email).where(User.account_id == account_id, User.is_owner)).scalar_one()
+    return owner_of(op.session, account_id).email
 
 
 # -- adding ----------------------------------------------------------------------------------
@@ -127,11 +120,10 @@ def add(op: Operation, name: str, owner: UserRef) -> DomainDetail:
     `domains` limit counts the account's domains."""
     session = op.session
     checked = domain_name(name)
-    user = find_user(op, owner)
-    access.require_visible(op, user)
+    user = access.visible_user(op, owner)
     account = account_of(session, user)
     access.authorize(op, account_id=account.id)
-    owner_user = session.execute(select(User).where(User.account_id == account.id, User.is_owner)).scalar_one()
+    owner_user = owner_of(session, account.id)
     if status.effective_status(session, owner_user, op.now)[0] == CLOSED:
         raise Conflict(f"the account of {owner_user.email} is closed", hint=f"reopen it first: `mailadmin users reopen {owner_user.email}`")
     taken = session.execute(select(Domain.account_id).where(Domain.name == checked.ascii)).scalar_one_or_none()
@@ -151,7 +143,7 @@ def add(op: Operation, name: str, owner: UserRef) -> DomainDetail:
 
 
 def _within_limit(op: Operation, account, owner_email: str) -> None:
-    lim = next(lim for lim in limits.effective_limits(op, account) if lim.name == "domains")
+    lim = limits.effective_limit(op, account, "domains")
     if lim.value is None:
         return
     count = op.session.execute(select(func.count(Domain.id)).where(Domain.account_id == account.id)).scalar_one()
@@ -215,8 +207,7 @@ def list_domains(op: Operation, *, user: UserRef | None = None, search: str | No
         .order_by(Domain.name)
     )
     if user is not None:
-        person = find_user(op, user)
-        access.require_visible(op, person)
+        person = access.visible_user(op, user)
         if person.account_id is None:  # removed from its team: it has no domains
             return []
         query = query.where(Domain.account_id == person.account_id)

@@ -63,6 +63,23 @@ def effective_limits(op: Operation, account) -> list[EffectiveLimit]:
     return effective(package_limits(op, account.package_id), overrides(op, account.id))
 
 
+def effective_limit(op: Operation, account, name: str) -> EffectiveLimit:
+    """One limit of one account (`effective_limits` filtered)."""
+    return next(lim for lim in effective_limits(op, account) if lim.name == name)
+
+
+def source_text(op: Operation, account, lim: EffectiveLimit) -> str:
+    """Where a limit comes from, for a refusal: `from package P`, or the override with the
+    package's value beside it."""
+    from mailadmin.store.models import Package
+    from mailadmin.units import display_limit
+
+    package = op.session.get(Package, account.package_id).name
+    if lim.source == OVERRIDE:
+        return f"an override on the account (package {package}: {display_limit(lim.package_value)})"
+    return f"from package {package}"
+
+
 def effective_limits_many(op: Operation, account_ids: Sequence[int], *, chunk: int = CHUNK) -> dict[int, list[EffectiveLimit]]:
     """The same for many accounts in a few queries (lists, exports): account id -> limits."""
     from mailadmin.store.models import Account, AccountLimit, PackageLimit

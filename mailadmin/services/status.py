@@ -24,6 +24,11 @@ def plan_expires_at(expires_after_days: int | None, start: datetime) -> datetime
     return start + timedelta(days=expires_after_days) if expires_after_days else None
 
 
+def plan_expired(expires_at: datetime | None, now: datetime) -> bool:
+    """The plan has ended: the account is read-only (seed 000)."""
+    return expires_at is not None and expires_at <= now
+
+
 # -- one user, from what is already loaded ---------------------------------------------------
 def own_status(closed: bool, standing_codes: Iterable[str] | bool) -> str:
     """A user's own status (without its owner's): closed wins over suspended."""

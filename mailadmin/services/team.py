@@ -17,14 +17,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 
-from mailadmin.catalog import catalog
 from mailadmin.errors import Conflict, LimitExceeded, PermissionDenied
 from mailadmin.operation import Operation
 from mailadmin.refs import UserRef, normalise_email
 from mailadmin.services import access, audit, limits
-from mailadmin.services.accounts import find_user, no_such_user
+from mailadmin.services.accounts import find_user, no_such_user, owner_of
 from mailadmin.store.models import Account, Domain, DomainGrant, Package, Role, User
-from mailadmin.units import display_limit
 from mailadmin.vocab import ACTIVE
 
 if TYPE_CHECKING:
@@ -36,10 +34,6 @@ TEAM_LIMIT = "team_members"
 
 
 # -- reading ---------------------------------------------------------------------------------
-def owner_of(op: Operation, account_id: int) -> User | None:
-    return op.session.execute(select(User).where(User.account_id == account_id, User.is_owner)).scalar_one_or_none()
-
-
 def member_count(op: Operation, account_id: int) -> int:
     """Every member of the account, with access or without (seed 001); the owner is not one."""
     return op.session.execute(
@@ -78,19 +72,14 @@ def _gives(op: Operation, role: Role, account_id: int) -> frozenset[str]:
         select(Role).join(Package, Package.role_id == Role.id).join(Account, Account.package_id == Package.id)
         .where(Account.id == account_id)
     ).scalar_one()
-    held = access.role_leaves(session, role) & access.role_leaves(session, package_role)
-    cat = catalog()
-    return frozenset(k for k in held if not cat.unmet_requirement(k, set(held)))
+    return access.gives(access.role_leaves(session, role), access.role_leaves(session, package_role))
 
 
 def reachable(op: Operation, user: User, ref: UserRef) -> None:
     """A client acting through --as changes only people of its own account; anyone else reads as
     not found, named as it was typed (rule 4: what they may not see does not exist for them).
     Inside the account, `access.authorize` decides, so a member lacking team.manage hears so."""
-    if op.actor.is_operator:
-        return
-    mine = access.acting(op).account_id  # refuses first who cannot act at all (removed, suspended: rule 8)
-    if user.account_id is None or user.account_id != mine:
+    if not access.same_account(op, user.account_id):  # refuses first who cannot act at all (rule 8)
         raise no_such_user(ref)
 
 
@@ -137,7 +126,7 @@ def invite(op: Operation, owner_ref: UserRef, email: str, role_name: str, *,
         if owner.account_id is None:
             raise Conflict(f"{owner.email} belongs to no account (removed from its team)",
                            hint="invite into an account by naming its owner")
-        real = owner_of(op, owner.account_id)
+        real = owner_of(op.session, owner.account_id)
         raise Conflict(f"{owner.email} is a team member, not an account owner",
                        hint=f"invite into its account by naming the owner: `mailadmin users invite {real.email} {email} --role {role_name}`"
                        if real else None)
@@ -179,14 +168,12 @@ def invite(op: Operation, owner_ref: UserRef, email: str, role_name: str, *,
 def _check_room(op: Operation, owner: User, account_id: int) -> None:
     """The package's team_members limit (or the account's override), with where it comes from."""
     account = op.session.get(Account, account_id)
-    lim = next(x for x in limits.effective_limits(op, account) if x.name == TEAM_LIMIT)
+    lim = limits.effective_limit(op, account, TEAM_LIMIT)
     if lim.value is None:
         return
     count = member_count(op, account_id)
     if count >= lim.value:
-        package = op.session.get(Package, account.package_id).name
-        source = (f"an override on the account (package {package}: {display_limit(lim.package_value)})"
-                  if lim.source == limits.OVERRIDE else f"from package {package}")
+        source = limits.source_text(op, account, lim)
         raise LimitExceeded(
             f"the account of {owner.email} has {count} team members and its {TEAM_LIMIT} limit is {lim.value} ({source}); "
             "members with no access left count until removed",
@@ -219,7 +206,7 @@ def check_remove(op: Operation, ref: UserRef) -> Removal:
         raise Conflict(f"{user.email} was removed from its account already", hint=f"see `mailadmin users show {user.email}`")
     _not_self(op, user, "remove itself from the account")
     _not_above(op, user, user.account_id)
-    owner = owner_of(op, user.account_id)
+    owner = owner_of(op.session, user.account_id)
     return Removal(user.id, user.email, owner.email if owner else "", _role_name(op, user), grants_of(op, user.id))
 
 
@@ -262,7 +249,7 @@ def check_transfer(op: Operation, account_ref: UserRef, new_owner_ref: UserRef) 
                        hint="name the account by its owner or one of its members")
     account_id = named.account_id
     access.authorize(op, account_id=account_id)
-    old = owner_of(op, account_id)
+    old = owner_of(op.session, account_id)
     new = find_user(op, new_owner_ref)
     reachable(op, new, new_owner_ref)
     if new.id == old.id:

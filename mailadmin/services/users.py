@@ -187,7 +187,7 @@ def describe(op: Operation, user: User) -> UserDetail:
         owner=owner,
         members=_members(op, account.id) if account and user.is_owner else [],
         domain_grants=_grants(op, user.id) if account and not user.is_owner else [],
-        plan_expired=bool(account and account.plan_expires_at is not None and account.plan_expires_at <= op.now),
+        plan_expired=bool(account and status.plan_expired(account.plan_expires_at, op.now)),
     )
 
 
@@ -223,9 +223,7 @@ def _grants(op: Operation, user_id: int) -> list[GrantView]:
 def visible(op: Operation, ref: UserRef) -> User:
     """The user a reference names, when the actor may see it (rule 4); else not found, named as
     it was typed (an `#ID` never answers with the email behind it)."""
-    user = find_user(op, ref)
-    access.require_visible(op, user, ref)
-    return user
+    return access.visible_user(op, ref)
 
 
 def show(op: Operation, ref: UserRef) -> UserDetail:

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_bulk_suspend import REPO  # noqa: E402
-from bench_users_show import interleaved_medians  # noqa: E402
+from bench_users_show import measure_against_floor  # noqa: E402
 
 
 def build(db: str, members: int, domains: int, env: dict[str, str]) -> tuple[str, str]:
@@ -74,15 +74,8 @@ def main() -> int:
             "users can MEMBER domains.view --domain D -o json": [*can, "domains.view", "--domain", domain, "-o", "json"],
             "users can MEMBER campaigns.send --explain": [*can, "campaigns.send", "--explain"],
         }
-        interleaved_medians(commands, env, 1)  # warm the page cache
-        medians = interleaved_medians(commands, env, args.runs)
-        floor = medians[floor_name]
-        print(f"one account of {args.members} members and {args.domains} domains (SQLite), "
-              f"median of {args.runs} interleaved runs")
-        print(f"{'run':<52} {'seconds':>8} {'ratio':>7}")
-        for name, seconds in medians.items():
-            print(f"{name:<52} {seconds:>8.3f} {seconds / floor:>6.2f}x")
-        print("goal: <= 1.15x")
+        measure_against_floor(commands, env, args.runs,
+                              f"one account of {args.members} members and {args.domains} domains (SQLite)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

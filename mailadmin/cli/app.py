@@ -38,43 +38,10 @@ def _arguments_show_their_metavar(argument: Any, ctx: Any) -> str | None:
     return None if argument.metavar else _typer_argument_type(argument, ctx)
 
 
-def _as_given(value: Any, descriptor: Any) -> bool:
-    """A value that is already what Typer's coercion would return: nothing given, text for a text
-    parameter, a number for a number (a default). Typer 0.29 coerces every parameter through a
-    pydantic TypeAdapter built on first use, which imports typer._adapters and builds an adapter
-    per parameter: about 100 ms of every command for values that are already right."""
-    if value is None:  # Typer's coercion returns None (or () for many) before looking at the type
-        return True
-    info = descriptor.parameter_info
-    if info.parser is not None or descriptor.file_annotation is not None:
-        return False
-    annotation = descriptor.annotation
-    if annotation is str:
-        return type(value) is str
-    if annotation is int:
-        return type(value) is int and info.min is None and info.max is None
-    return False
-
-
-def _process_plain_values(self: Any, ctx: Any, value: Any) -> Any:
-    """Typer's process_value (0.29), with the adapter skipped for values given as they are."""
-    if not _as_given(value, self.type_descriptor):
-        return _typer_process_value(self, ctx, value)
-    if value is None and (self.multiple or self.nargs == -1):
-        value = ()
-    if self.required and self.value_is_missing(value):
-        raise typer.core._click.exceptions.MissingParameter(ctx=ctx, param=self)
-    if self.callback is not None:
-        value = self.callback(ctx, self, value)
-    return value
-
-
-# Typer is pinned to 0.29 (pyproject), whose rich help and value coercion these lines adjust
+# Typer is pinned to 0.29 (pyproject), whose rich help these two lines adjust
 _typer_option_type, _typer_argument_type = typer.core.TyperOption.display_type_rich, typer.core.TyperArgument.display_type_rich
 typer.core.TyperOption.display_type_rich = _flags_show_no_type
 typer.core.TyperArgument.display_type_rich = _arguments_show_their_metavar
-_typer_process_value = typer.core._TyperParameter.process_value
-typer.core._TyperParameter.process_value = _process_plain_values
 
 
 # Command groups, loaded when first named: a command builds only its own group's Typer tree.

@@ -244,7 +244,8 @@ class Operator(Table, table=True):
 
 
 # Tables most commands never touch live in records.py (see there); their names resolve from here.
-RECORDS = ("PackageLimit", "PackageAsset", "AccountLimit", "AccountIP", "CreditEntry", "AuditEntry", "AuditHead")
+RECORDS = ("PackageLimit", "PackageAsset", "AccountLimit", "AccountIP", "CreditEntry", "AuditEntry", "AuditHead",
+           "DkimKey", "DnsCheck", "SmtpCredential")
 
 
 def __getattr__(name: str):

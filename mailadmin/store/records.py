@@ -118,3 +118,60 @@ class AuditHead(Table, table=True):
     last_hash: str = Field(sa_column=Column(String(64), nullable=False))
     count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+
+# -- sending domains: keys, DNS checks, SMTP credentials --------------------------------------
+class DkimKey(Table, table=True):
+    """A DKIM key of a domain. `active` signs; `pending` is a rotation's new key, published beside
+    the active one until its DNS record is verified and `rotate-dkim --finish` makes it active (the
+    old key is then deleted). The private key is PEM PKCS#8 (what OpenDKIM reads, Ed25519
+    included); `public_key` is the record's p= value. Deleted with its domain."""
+
+    __tablename__ = "dkim_key"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    domain_id: int = Field(sa_column=Column(Integer, ForeignKey("domain.id", ondelete="CASCADE"), nullable=False, index=True))
+    selector: str = Field(sa_column=Column(String(63), nullable=False))
+    algorithm: str = Field(sa_column=Column(String(8), nullable=False))  # rsa | ed25519
+    bits: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))  # RSA modulus size
+    private_key: str = Field(sa_column=Column(Text, nullable=False))
+    public_key: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(sa_column=Column(String(8), nullable=False))  # active | pending
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    __table_args__ = (
+        UniqueConstraint("domain_id", "selector", name="uq_dkim_key_selector"),
+        CheckConstraint("algorithm IN ('rsa', 'ed25519')", name="algorithm_known"),
+        CheckConstraint("state IN ('active', 'pending')", name="state_known"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class DnsCheck(Table, table=True):
+    """What the last `domains verify` found for one record a domain must publish. `record` names
+    it stably (spf, dkim:SELECTOR, dmarc, return_path, tracking); `cause` says why it failed (no
+    such name, no record of that type, wrong value, ...)."""
+
+    __tablename__ = "dns_check"
+    domain_id: int = Field(sa_column=Column(Integer, ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True))
+    record: str = Field(sa_column=Column(String(80), primary_key=True))
+    name: str = Field(sa_column=Column(String(255), nullable=False))  # the owner name looked up
+    type: str = Field(sa_column=Column(String(8), nullable=False))  # TXT | CNAME
+    state: str = Field(sa_column=Column(String(8), nullable=False))  # pending | verified | failed
+    expected: str = Field(sa_column=Column(Text, nullable=False))
+    found: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    cause: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    checked_at: Optional[datetime] = Field(default=None, sa_column=_utc(nullable=True))
+    __table_args__ = (CheckConstraint("state IN ('pending', 'verified', 'failed')", name="state_known"),)
+
+
+class SmtpCredential(Table, table=True):
+    """A domain's SMTP login. Secrets are stored only as Argon2id in Dovecot's `{ARGON2ID}$argon2id$...`
+    form; during a grace period after a reset, `previous_hash` stays valid until `previous_until`."""
+
+    __tablename__ = "smtp_credential"
+    domain_id: int = Field(sa_column=Column(Integer, ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True))
+    username: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+    secret_hash: str = Field(sa_column=Column(Text, nullable=False))
+    previous_hash: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    previous_until: Optional[datetime] = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    reset_at: datetime = Field(default_factory=_now, sa_column=_utc())

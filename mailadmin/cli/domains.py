@@ -29,10 +29,14 @@ def domains_add(
     domain: DomainArg,
     user: Annotated[str, typer.Option("--user", metavar="OWNER", autocompletion=complete_users, show_default=False,
                                       help="The account owner (or a member: its account).")],
+    selector: Annotated[Optional[str], typer.Option("--selector", metavar="S", show_default=False,
+                                                    help="The DKIM selector (default: ma + today's date, ma20261126).")] = None,
+    algorithm: Annotated[str, typer.Option("--algorithm", metavar="ALG", autocompletion=choice("rsa", "ed25519"),
+                                           help="The DKIM key: rsa (2048 bits) or ed25519 (RFC 8463).")] = "rsa",
     output: ShowOutput = None,
     quiet: Quiet = False,
 ) -> None:
-    """Add a sending domain to an account (the package's `domains` limit applies).
+    """Add a sending domain to an account, with a DKIM key (the package's `domains` limit applies).
 
     Example: mailadmin domains add mail.example.com --user alice@example.com
     """
@@ -44,7 +48,7 @@ def domains_add(
     fmt = inv.format(output, SHOW)
     ref = parse.user_ref(user)
     with inv.write() as op:
-        detail = domains.add(op, domain, ref)
+        detail = domains.add(op, domain, ref, selector=selector, algorithm=algorithm)
     render.added(inv.out, detail, fmt)
 
 

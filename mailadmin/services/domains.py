@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, func, select, update
 from mailadmin.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from mailadmin.operation import Operation
 from mailadmin.refs import UserRef, domain_name
-from mailadmin.services import access, audit, limits, status
+from mailadmin.services import access, audit, dkim, limits, status
 from mailadmin.services.accounts import account_of, find_user, no_such_user, owner_of
 from mailadmin.services.validate import text
 from mailadmin.store.models import Domain, DomainGrant, Package, User
@@ -115,11 +115,14 @@ def _owner_email(op: Operation, account_id: int) -> str:
 
 
 # -- adding ----------------------------------------------------------------------------------
-def add(op: Operation, name: str, owner: UserRef) -> DomainDetail:
-    """A new domain on the account of `owner` (an owner, or a member: its account). The package's
-    `domains` limit counts the account's domains."""
+def add(op: Operation, name: str, owner: UserRef, *, selector: str | None = None, algorithm: str = dkim.RSA) -> DomainDetail:
+    """A new domain on the account of `owner` (an owner, or a member: its account), with its first
+    DKIM key (RSA 2048 unless `algorithm` says ed25519) under `selector` or a dated default. The
+    package's `domains` limit counts the account's domains."""
     session = op.session
     checked = domain_name(name)
+    algorithm = dkim.check_algorithm(algorithm)
+    selector = dkim.check_selector(selector) if selector is not None else None
     user = access.visible_user(op, owner)
     account = account_of(session, user)
     access.authorize(op, account_id=account.id)
@@ -137,8 +140,10 @@ def add(op: Operation, name: str, owner: UserRef) -> DomainDetail:
     domain = Domain(name=checked.ascii, account_id=account.id, created_at=op.now)
     session.add(domain)
     session.flush()
+    key = dkim.create(op, domain, selector=selector, algorithm=algorithm)
     audit.record(op, "domain.add", f"domain:{domain.name}", None,
-                 {"account": owner_user.email, "account_id": account.id, "unicode": checked.unicode})
+                 {"account": owner_user.email, "account_id": account.id, "unicode": checked.unicode,
+                  "dkim": {"selector": key.selector, "algorithm": key.algorithm}})  # never the private key
     return describe(op, domain)
 
 

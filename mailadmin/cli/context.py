@@ -224,13 +224,25 @@ class Invocation:
         if not self.can_prompt():
             raise InvalidInput("this change needs confirmation and no terminal is attached", hint="add --yes")
         if _isatty(self.stdin):
-            import typer
-
-            agreed = typer.confirm(question, default=False, err=True)
+            agreed = _yes(self.ask(f"{question} [y/N]", default=""))
         else:
             agreed = _ask_terminal(f"{question} [y/N]: ")
         if not agreed:
             raise Failure("cancelled; nothing changed")
+
+    def ask(self, prompt: str, *, default: str | None = None) -> str:
+        """One answer typed at the terminal (stdin is one: the wizard, a confirmation). Without a
+        default an empty answer asks again; Ctrl-D, like Ctrl-C, abandons the command."""
+        while True:
+            self.stderr.write(f"{prompt}: ")
+            self.stderr.flush()
+            line = _read_line(fd) if (fd := _fileno(self.stdin)) is not None else (self.stdin.readline() or None)
+            if line is None:
+                raise KeyboardInterrupt
+            if answer := line.strip():
+                return answer
+            if default is not None:
+                return default
 
     def close(self) -> None:
         if self._store is not None:
@@ -262,15 +274,39 @@ def _ask_terminal(prompt: str) -> bool:
         return False
     try:
         os.write(fd, prompt.encode())
-        answer = b""
-        while not answer.endswith(b"\n"):
-            chunk = os.read(fd, 256)
-            if not chunk:  # Ctrl-D: no answer is no
-                break
-            answer += chunk
+        answer = _read_line(fd)  # Ctrl-D: no answer is no
     finally:
         os.close(fd)
-    return answer.decode(errors="replace").strip().lower() in ("y", "yes")
+    return _yes(answer or "")
+
+
+def _fileno(stream: TextIO) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):  # text in memory (a test, batch mode)
+        return None
+
+
+def _yes(answer: str) -> bool:
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _read_line(fd: int) -> str | None:
+    """One line from a terminal in its usual line mode (the person can edit it before Enter), or
+    None at the end of input (Ctrl-D). It waits in short select() slices, never in one blocking
+    read(): CPython runs a signal handler between bytecodes, so a Ctrl-C landing just before a
+    blocking read would be acted on only after Enter (seen under load: tests/cli/test_prompts.py)."""
+    import select
+
+    data = b""
+    while not data.endswith(b"\n"):
+        if not select.select([fd], [], [], 0.1)[0]:
+            continue
+        chunk = os.read(fd, 1024)
+        if not chunk:  # Ctrl-D: on an empty line the end; after some text it sends that text
+            return data.decode(errors="replace") if data else None
+        data += chunk
+    return data.decode(errors="replace")
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -79,7 +79,7 @@ def _wizard(email: str | None, name: str | None, package: str | None) -> tuple[s
                 raise NotFound("there are no packages yet", hint="create one with `mailadmin packages create NAME --role ROLE`")
     render.wizard_note(inv.out, "step 1 of 2: user details")
     while email is None:
-        raw = typer.prompt("email", err=True)
+        raw = inv.ask("email")
         try:
             with inv.read() as op:
                 email = users.free_email(op, raw)
@@ -87,14 +87,14 @@ def _wizard(email: str | None, name: str | None, package: str | None) -> tuple[s
             render.wizard_note(inv.out, f"  {exc.message}")
     while name is None:
         try:
-            name = users.clean_name(typer.prompt("name", default="", err=True, show_default=False))
+            name = users.clean_name(inv.ask("name", default=""))
         except InvalidInput as exc:
             render.wizard_note(inv.out, f"  {exc.message}")
     if package is None:
         render.package_picker(inv.out, views)
         by_number = {str(i): v.name for i, v in enumerate(views, 1)}
         while package is None:
-            choice = typer.prompt("package (number or name)", err=True).strip()
+            choice = inv.ask("package (number or name)")
             package = by_number.get(choice) or (choice if choice in {v.name for v in views} else None)
             if package is None:
                 render.wizard_note(inv.out, f"  no package {choice!r}; pick a number from the table")

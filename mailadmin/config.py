@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,15 +49,84 @@ class Setting:
     default: Any = None
 
 
+DMARC_POLICIES = ("none", "quarantine", "reject")
+
+
+def _dmarc_policy(value: str) -> str:
+    policy = value.strip(" \t").lower()
+    if policy not in DMARC_POLICIES:
+        raise InvalidInput(f"a DMARC policy is one of {', '.join(DMARC_POLICIES)}, not {value!r}")
+    return policy
+
+
+def _mailbox(value: str) -> str:
+    """An address for DMARC reports (`mailto:` optional): local@host, the host a host name."""
+    text = value.strip(" \t")
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:"):]
+    local, at, host = text.rpartition("@")
+    if not at or not local or any(ch in local for ch in ' ,;!"<>\\') or any(ord(ch) < 33 or ord(ch) > 126 for ch in local):
+        raise InvalidInput(f"{value!r} is not a mailbox like dmarc@example.net")
+    try:
+        return f"{local}@{_hostname(host)}"
+    except InvalidInput:
+        raise InvalidInput(f"{value!r} is not a mailbox like dmarc@example.net") from None
+
+
+def _label(value: str) -> str:
+    """The label(s) put before a customer's domain (`bounces` -> bounces.example.com)."""
+    text = value.strip(" \t").lower().removesuffix(".")
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*", text) or len(text) > 100:
+        raise InvalidInput(f"{value!r} is not a DNS label (letters, digits and hyphens, like bounces)")
+    return text
+
+
+def parse_resolver(value: str) -> tuple[str, int]:
+    """A DNS server as `IP`, `IP:PORT`, `IPv6` or `[IPv6]:PORT`: (address, port). A name is refused:
+    finding the resolver's own address would need a resolver."""
+    import ipaddress
+
+    text = value.strip(" \t")
+    host, port_text = text, None
+    if text.startswith("["):
+        host, close, rest = text[1:].partition("]")
+        if not close or (rest and not rest.startswith(":")):
+            raise InvalidInput(f"{value!r} is not a DNS server address: IP, IP:PORT or [IPv6]:PORT")
+        port_text = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a DNS server address: IP, IP:PORT or [IPv6]:PORT (a name is not one)") from None
+    port = 53
+    if port_text is not None:
+        if not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise InvalidInput(f"{value!r} has a bad port {port_text!r}: 1 to 65535")
+        port = int(port_text)
+    return str(address), port
+
+
+def _resolver(value: str) -> str:
+    address, port = parse_resolver(value)
+    return address if port == 53 else (f"[{address}]:{port}" if ":" in address else f"{address}:{port}")
+
+
+# The platform's host names have no default on purpose: a default would print DNS records that
+# point customers' domains at someone else's platform. A command that needs one unset is exit 78.
 SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in (
         Setting("database", "store path or URL (a file path, or postgresql+psycopg://...)", _text),
         Setting("output", "default output format of list and show commands", _output_format, "table"),
-        Setting("platform.spf_include", "SPF include domain of the platform", _hostname, "spf.mail.example.net"),
-        Setting("platform.return_path_host", "CNAME target of return-path records", _hostname, "bounces.mail.example.net"),
-        Setting("platform.tracking_host", "CNAME target of tracking records", _hostname, "track.mail.example.net"),
-        Setting("platform.dmarc_rua", "mailbox that receives DMARC aggregate reports", _text, "dmarc@mail.example.net"),
+        Setting("platform.spf_include", "SPF include domain of the platform (required by domains dns/verify)", _hostname),
+        Setting("platform.return_path_host", "CNAME target of return-path records (required by domains dns/verify)", _hostname),
+        Setting("platform.tracking_host", "CNAME target of tracking records (required by domains dns/verify)", _hostname),
+        Setting("platform.return_path_label", "label of a domain's return-path CNAME (bounces.DOMAIN)", _label, "bounces"),
+        Setting("platform.tracking_label", "label of a domain's tracking CNAME (track.DOMAIN)", _label, "track"),
+        Setting("platform.dmarc_policy", "p= of the DMARC record domains dns suggests: none, quarantine or reject", _dmarc_policy, "none"),
+        Setting("platform.dmarc_rua", "mailbox that receives DMARC aggregate reports (optional: no rua= without it)", _mailbox),
+        Setting("platform.resolver", "DNS server domains verify asks, IP[:PORT] (default: the system's resolv.conf)", _resolver),
     )
 }
 
@@ -108,6 +178,15 @@ class Config:
     def get(self, key: str) -> Any:
         """A setting's value: the file's if present, else its default."""
         return self.stored.get(key, SETTINGS[key].default)
+
+    def require(self, *keys: str) -> dict[str, Any]:
+        """The values of settings a command cannot do without; any unset is exit 78 naming it."""
+        missing = [key for key in keys if self.get(key) in (None, "")]
+        if missing:
+            what = f"config key {missing[0]} is not set" if len(missing) == 1 else f"config keys {', '.join(missing)} are not set"
+            raise ConfigError(f"{what} (the platform's host names have no default)",
+                              hint=f"`mailadmin config set {missing[0]} VALUE`")
+        return {key: self.get(key) for key in keys}
 
     def effective(self) -> dict[str, Any]:
         return {key: self.get(key) for key in SETTINGS}

@@ -33,8 +33,9 @@ EXIT_CODES: dict[ExitCode, tuple[str, str]] = {  # code -> (short meaning for --
     ExitCode.PERMISSION_DENIED: ("permission denied", "permission denied"),
     ExitCode.CONFLICT: ("conflict or state not allowed", "conflict, or a state that does not allow the change"),
     ExitCode.LIMIT_EXCEEDED: ("limit exceeded", "limit exceeded"),
-    ExitCode.TEMPORARY: ("store temporarily unavailable (retry)",
-                         "store temporarily unavailable (locked past the busy timeout, server unreachable): retry"),
+    ExitCode.TEMPORARY: ("store or DNS server temporarily unavailable (retry)",
+                         "temporarily unavailable (the store locked past the busy timeout or unreachable, a DNS server "
+                         "that does not answer): retry"),
     ExitCode.CONFIG: ("configuration (bad config, `mailadmin db upgrade` needed)",
                       "configuration: bad config file, store not initialised, schema needs `mailadmin db upgrade`"),
     ExitCode.INTERRUPTED: ("interrupted", "interrupted (Ctrl-C)"),
@@ -96,3 +97,9 @@ class StoreUnavailable(MailadminError):
 
 class ConfigError(MailadminError):
     exit_code = ExitCode.CONFIG
+
+
+class ServiceUnavailable(MailadminError):
+    """A server other than the store (a DNS server) timed out, refused or failed: retry later (75)."""
+
+    exit_code = ExitCode.TEMPORARY

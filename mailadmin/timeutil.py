@@ -42,15 +42,25 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def parse_span(text: str) -> timedelta | None:
+    """A span like 30m, 12h, 7d, 2w (None when `text` is not one)."""
+    match = _RELATIVE.fullmatch(text.strip(" \t").lower())  # a line break is not part of a span
+    if not match:
+        return None
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise InvalidInput(f"{text!r} is longer than any span a date can hold") from None
+
+
 def parse_when(text: str, *, now: datetime, future: bool = False) -> datetime:
     """An ISO date or datetime (UTC unless it says otherwise), or a span like 30m, 12h, 7d, 2w.
 
     A span counts back from `now`, or forward when `future` (for `--until 7d`).
     """
     value = text.strip()
-    if match := _RELATIVE.fullmatch(value.lower()):
+    if (span := parse_span(value)) is not None:
         try:
-            span = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
             return now + span if future else now - span
         except OverflowError:
             raise InvalidInput(f"{text!r} reaches beyond the years a date can hold") from None

@@ -1,6 +1,7 @@
-"""Sending domains: the one lookup every domains command uses, adding, listing, showing and
-removing them, and team members' grants on them (seed 001's Domain Admin / Domain Viewer and
-View Email Content, one domain at a time).
+"""Sending domains: the one lookup every domains command uses, adding, listing, showing (with
+DKIM keys, DNS verification and the SMTP login), changing settings and removing them, and team
+members' grants on them (seed 001's Domain Admin / Domain Viewer and View Email Content, one
+domain at a time). SMTP credentials themselves live in services/credentials.py.
 
 A domain belongs to one account. Its row holds what is one value per domain (its settings); DKIM
 keys, DNS results and SMTP credentials live in their own tables keyed by the domain, so each of
@@ -14,21 +15,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 
 from mailadmin.errors import Conflict, InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from mailadmin.operation import Operation
 from mailadmin.refs import UserRef, domain_name
-from mailadmin.services import access, audit, dkim, limits, status
+from mailadmin.services import access, audit, credentials, dkim, limits, status
 from mailadmin.services.accounts import account_of, find_user, no_such_user, owner_of
+from mailadmin.services.dnsrecords import DKIM_PREFIX, FAILED, PENDING, VERIFIED, overall, overall_state, record_ids
 from mailadmin.services.validate import text
-from mailadmin.store.models import Domain, DomainGrant, Package, User
+from mailadmin.store.models import DkimKey, DnsCheck, Domain, DomainGrant, Package, User
 from mailadmin.units import display_limit
 from mailadmin.vocab import CLOSED, DOMAIN_ROLES
 
 LIST_HINT = "see `mailadmin domains list`"
 SEARCH_MAX = 253  # longer than any domain name: a pasted blob, not a search
 GRANTED, UPDATED, UNCHANGED, REVOKED = "granted", "updated", "unchanged", "revoked"
+SETTINGS = ("open_tracking", "click_tracking", "unsubscribe_footer", "monthly_cap")
 
 
 # -- views -----------------------------------------------------------------------------------
@@ -38,6 +41,33 @@ class GrantView:
     role: str
     email_content: bool
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class KeyView:
+    """A DKIM key as anyone who may view the domain reads it: never its private part."""
+
+    selector: str
+    algorithm: str
+    bits: int | None
+    state: str  # active | pending (a rotation's new key)
+    created_at: datetime
+    dns_state: str  # what the last verify found for its dkim:SELECTOR record (pending: never checked)
+
+
+@dataclass(frozen=True)
+class CheckView:
+    record: str  # spf, dkim:SELECTOR, dmarc, return_path, tracking
+    state: str
+    cause: str | None
+    checked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Verification:
+    state: str  # verified (every record verified), failed (any failed), pending otherwise
+    checked_at: datetime | None  # the last time any record was looked up
+    records: list[CheckView]
 
 
 @dataclass(frozen=True)
@@ -53,6 +83,10 @@ class DomainDetail:
     monthly_cap: int | str  # "unlimited" when none is set
     created_at: datetime
     grants: list[GrantView]
+    dkim_keys: list[KeyView]
+    verification: Verification
+    credentials: "credentials.CredentialSummary | None"  # None: none made yet, or hidden from this reader
+    credentials_visible: bool  # the reader holds domains.credentials on the domain (rule 6)
 
 
 @dataclass(frozen=True)
@@ -63,7 +97,23 @@ class DomainRow:
     owner: str | None
     account_id: int
     members: int  # team members holding a grant on it
+    verification: str
+    checked_at: datetime | None
+    open_tracking: bool
+    click_tracking: bool
+    unsubscribe_footer: bool
+    monthly_cap: int | str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """What `set` did: the domain as it is now, the fields that changed (before, after) and those
+    that already had the value asked for."""
+
+    detail: DomainDetail
+    changed: dict[str, tuple]
+    unchanged: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -176,11 +226,27 @@ def describe(op: Operation, domain: Domain) -> DomainDetail:
             .order_by(User.email)
         )
     ]
+    checks = [
+        CheckView(record, state, cause, checked_at)
+        for record, state, cause, checked_at in op.session.execute(
+            select(DnsCheck.record, DnsCheck.state, DnsCheck.cause, DnsCheck.checked_at)
+            .where(DnsCheck.domain_id == domain.id).order_by(DnsCheck.record)
+        )
+    ]
+    by_record = {c.record: c.state for c in checks}
+    keys = [KeyView(k.selector, k.algorithm, k.bits, k.state, k.created_at, by_record.get(f"{DKIM_PREFIX}{k.selector}", PENDING))
+            for k in dkim.keys_of(op.session, domain.id)]
+    seen = [c.checked_at for c in checks if c.checked_at is not None]
+    # every record the domain must publish counts: a rotation's new key, never checked, keeps it pending
+    state = overall(by_record.get(record, PENDING) for record in record_ids(k.selector for k in keys))
+    verification = Verification(state, max(seen) if seen else None, checks)
+    visible = credentials.may_see(op, domain)
     return DomainDetail(
         id=domain.id, name=domain.name, unicode=unicode_of(domain.name), owner=_owner_email(op, domain.account_id),
         account_id=domain.account_id, open_tracking=domain.open_tracking, click_tracking=domain.click_tracking,
         unsubscribe_footer=domain.unsubscribe_footer, monthly_cap=display_limit(domain.monthly_cap),
-        created_at=domain.created_at, grants=grants,
+        created_at=domain.created_at, grants=grants, dkim_keys=keys, verification=verification,
+        credentials=credentials.summary(op, domain) if visible else None, credentials_visible=visible,
     )
 
 
@@ -205,10 +271,28 @@ def list_domains(op: Operation, *, user: UserRef | None = None, search: str | No
         .correlate(Domain)
         .scalar_subquery()
     )
+    # the verification of every domain, as an aggregate over its DNS checks joined in (still one
+    # query): checks of records it no longer publishes (a retired selector's) do not count, and
+    # it must publish 4 records plus one per DKIM key (record_ids)
+    current_key = select(DkimKey.id).where(DkimKey.domain_id == DnsCheck.domain_id,
+                                           DnsCheck.record == literal(DKIM_PREFIX) + DkimKey.selector).exists()
+    checks = (
+        select(DnsCheck.domain_id.label("domain_id"),
+               func.sum(case((DnsCheck.state == VERIFIED, 1), else_=0)).label("verified"),
+               func.sum(case((DnsCheck.state == FAILED, 1), else_=0)).label("failed"),
+               func.max(DnsCheck.checked_at).label("checked_at"))
+        .where(or_(~DnsCheck.record.startswith(DKIM_PREFIX, autoescape=True), current_key))
+        .group_by(DnsCheck.domain_id)
+        .subquery()
+    )
+    keys = select(func.count(DkimKey.id)).where(DkimKey.domain_id == Domain.id).correlate(Domain).scalar_subquery()
     query = (
-        select(Domain.id, Domain.name, owner.email, Domain.account_id, members, Domain.created_at)
+        select(Domain.id, Domain.name, owner.email, Domain.account_id, members, Domain.created_at,
+               keys, checks.c.verified, checks.c.failed, checks.c.checked_at,
+               Domain.open_tracking, Domain.click_tracking, Domain.unsubscribe_footer, Domain.monthly_cap)
         .select_from(Domain)
         .outerjoin(owner, and_(owner.account_id == Domain.account_id, owner.is_owner))
+        .outerjoin(checks, checks.c.domain_id == Domain.id)
         .order_by(Domain.name)
     )
     if user is not None:
@@ -225,8 +309,24 @@ def list_domains(op: Operation, *, user: UserRef | None = None, search: str | No
         query = query.offset(offset)
     if limit:
         query = query.limit(limit)
-    return [DomainRow(i, name, unicode_of(name), email, aid, count, created)
-            for i, name, email, aid, count, created in op.session.execute(query)]
+    return [DomainRow(i, name, unicode_of(name), email, aid, count,
+                      overall_state(len(record_ids([None] * n_keys)), verified or 0, failed or 0),
+                      _utc(checked_at), bool(opens), bool(clicks), bool(footer), display_limit(cap), created)
+            for (i, name, email, aid, count, created, n_keys, verified, failed, checked_at, opens, clicks, footer, cap)
+            in op.session.execute(query)]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """An aggregate's time (max() loses the column type, so SQLite hands back text)."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        from datetime import timezone
+
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
 
 
 def _search_form(search: str) -> str:
@@ -246,19 +346,66 @@ def _search_form(search: str) -> str:
 
 # -- removing --------------------------------------------------------------------------------
 def remove(op: Operation, name: str, *, dry_run: bool = False) -> DomainDetail:
-    """Delete a domain; its grants (and whatever else hangs on it) go with it. `dry_run` checks
-    everything and changes nothing, so a refusal comes before anyone is asked."""
+    """Delete a domain; its grants, DKIM keys, DNS check results and SMTP credentials go with it
+    (foreign keys cascade), its audit entries stay. `dry_run` checks everything and changes
+    nothing, so a refusal comes before anyone is asked."""
     domain = get(op, name)
     access.authorize(op, account_id=domain.account_id, domain_id=domain.id)
     detail = describe(op, domain)
     if dry_run:
         return detail
-    op.session.execute(delete(Domain).where(Domain.id == domain.id))  # grants cascade
+    login = credentials.summary(op, domain)  # the audit names the login that goes, never its secret
+    op.session.execute(delete(Domain).where(Domain.id == domain.id))  # grants, keys, checks, credentials cascade
     audit.record(op, "domain.remove", f"domain:{domain.name}",
                  {"account": detail.owner, "account_id": detail.account_id,
-                  "grants": [{"member": g.member, "role": g.role, "email_content": g.email_content} for g in detail.grants]},
+                  "grants": [{"member": g.member, "role": g.role, "email_content": g.email_content} for g in detail.grants],
+                  "dkim": [{"selector": k.selector, "algorithm": k.algorithm, "state": k.state} for k in detail.dkim_keys],
+                  "dns_checks": len(detail.verification.records),
+                  "smtp_username": login.username if login else None},
                  None)
     return detail
+
+
+# -- settings --------------------------------------------------------------------------------
+def set_settings(op: Operation, name: str, values: dict[str, bool | int | None]) -> SettingsChange:
+    """Change the settings given in `values` (open_tracking, click_tracking, unsubscribe_footer:
+    bool; monthly_cap: int >= 0, or None for unlimited); the others stay. A value already in
+    place is reported unchanged and not audited; the audit entry holds the changed fields only."""
+    unknown = set(values) - set(SETTINGS)
+    if unknown:
+        raise InvalidInput(f"unknown setting {', '.join(sorted(unknown))}; settings: {', '.join(SETTINGS)}")
+    if not values:
+        raise InvalidInput("give at least one setting: --open-tracking/--no-open-tracking, --click-tracking/--no-click-tracking, "
+                           "--unsubscribe-footer/--no-unsubscribe-footer or --monthly-cap N|unlimited")
+    cap = values.get("monthly_cap")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+        raise InvalidInput(f"--monthly-cap must be an integer >= 0 or 'unlimited', not {cap!r}")
+    domain = get(op, name)
+    access.authorize(op, account_id=domain.account_id, domain_id=domain.id)
+    changed: dict[str, tuple] = {}
+    unchanged: dict[str, object] = {}
+    for field in SETTINGS:  # in a fixed order, whatever order they were given in
+        if field not in values:
+            continue
+        now, wanted = getattr(domain, field), values[field]
+        if field != "monthly_cap":
+            now, wanted = bool(now), bool(wanted)
+        if now == wanted:
+            unchanged[field] = _shown(field, now)
+        else:
+            changed[field] = (_shown(field, now), _shown(field, wanted))
+    if changed:
+        op.session.execute(update(Domain).where(Domain.id == domain.id)
+                           .values({f: values[f] if f == "monthly_cap" else bool(values[f]) for f in changed}))
+        op.session.refresh(domain)
+        audit.record(op, "domain.set", f"domain:{domain.name}",
+                     {f: before for f, (before, _after) in changed.items()},
+                     {f: after for f, (_before, after) in changed.items()})
+    return SettingsChange(describe(op, domain), changed, unchanged)
+
+
+def _shown(field: str, value):
+    return display_limit(value) if field == "monthly_cap" else value
 
 
 # -- grants ----------------------------------------------------------------------------------

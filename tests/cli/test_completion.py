@@ -27,7 +27,7 @@ STATIC = [
     (["roles", "list"], "--output=j", ["--output=json"]),
     (["roles", "grant", "viewer"], "campaigns.", ["campaigns.view", "campaigns.edit", "campaigns.send"]),
     (["roles", "grant", "viewer", "chat"], "sms.v", ["sms.view"]),  # KEY... takes many
-    (["config", "set"], "platform.t", ["platform.tracking_host"]),
+    (["config", "set"], "platform.t", ["platform.tracking_host", "platform.tracking_label"]),
     (["packages", "create", "p", "--limit"], "team", ["team_members="]),
     (["packages", "create", "p", "--limit"], "daily=un", ["daily=unlimited"]),
     (["users", "list", "--status"], "", ["active", "suspended", "closed"]),

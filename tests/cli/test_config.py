@@ -74,3 +74,55 @@ def test_database_setting_selects_the_store(cli, monkeypatch, db_url, tmp_path):
     cli("config", "set", "database", db_url)
     assert cli("roles", "show", "only-here").exit_code == 0
     assert not (tmp_path / "data" / "mailadmin").exists()
+
+
+# -- the platform's DNS settings (issue 10) -------------------------------------------------------
+def test_platform_host_names_have_no_default(cli):
+    """A default would print DNS records pointing customers at someone else's platform."""
+    shown = cli("config", "show", "-o", "json").json()
+    for key in ("platform.spf_include", "platform.return_path_host", "platform.tracking_host", "platform.dmarc_rua",
+                "platform.resolver"):
+        assert shown[key] is None, key
+    assert (shown["platform.dmarc_policy"], shown["platform.return_path_label"], shown["platform.tracking_label"]) == (
+        "none", "bounces", "track")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "stored"),
+    [
+        ("platform.dmarc_policy", "Reject", "reject"),
+        ("platform.dmarc_rua", "mailto:Reports@DMARC.Example.NET", "Reports@dmarc.example.net"),
+        ("platform.dmarc_rua", "dmarc@example.net", "dmarc@example.net"),
+        ("platform.resolver", "192.0.2.53", "192.0.2.53"),
+        ("platform.resolver", "192.0.2.53:5353", "192.0.2.53:5353"),
+        ("platform.resolver", "[2001:db8::53]:53", "2001:db8::53"),
+        ("platform.resolver", "[2001:db8::53]:5353", "[2001:db8::53]:5353"),
+        ("platform.return_path_label", "Bounce.Mail", "bounce.mail"),
+        ("platform.tracking_label", "links", "links"),
+    ],
+)
+def test_dns_settings_are_normalised(cli, cli_env, key, value, stored):
+    assert cli("config", "set", key, value).exit_code == 0
+    assert cli("config", "show", "-o", "json").json()[key] == stored
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("platform.dmarc_policy", "monitor", "a DMARC policy is one of none, quarantine, reject"),
+        ("platform.dmarc_rua", "not-an-address", "is not a mailbox like dmarc@example.net"),
+        ("platform.dmarc_rua", "a b@example.net", "is not a mailbox"),
+        ("platform.dmarc_rua", "dmarc@-bad.example", "is not a mailbox"),
+        ("platform.resolver", "dns.example.net", "is not a DNS server address"),
+        ("platform.resolver", "192.0.2.53:0", "has a bad port"),
+        ("platform.return_path_label", "bounces-", "is not a DNS label"),
+        ("platform.tracking_label", "a_b", "is not a DNS label"),
+    ],
+)
+def test_bad_dns_settings_are_refused(cli, cli_env, key, value, needle):
+    import os
+
+    r = cli("config", "set", key, value)
+    assert r.exit_code == 2
+    assert needle in one_line_error(r)
+    assert not os.path.exists(cli_env["MAILADMIN_CONFIG"])

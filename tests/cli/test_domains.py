@@ -143,7 +143,7 @@ def test_remove_asks_then_deletes_the_domain_and_its_grants(cli, db_url, team):
     assert D1 in domain_names(db_url) and audit_count(db_url) == before
     r = cli("domains", "remove", D1, "--yes")
     assert r.exit_code == 0, r
-    assert "removed domain d1.example and 3 grants" in r.stderr
+    assert f"removed domain d1.example from {OWNER}'s account, with 1 DKIM key and 3 member grants" in r.stderr
     assert D1 not in domain_names(db_url) and grants_on(db_url, D1) == {}
     entry = cli("audit", "list", "--target", f"domain:{D1}", "-n", "1", "-o", "json").json()[0]
     assert entry["action"] == "domain.remove" and len(entry["before"]["grants"]) == 3 and entry["after"] is None
@@ -313,3 +313,164 @@ def test_domain_names_complete_from_the_store(db_url, team):
     spec = json.loads(SPEC.read_text(encoding="utf-8"))
     assert [v for v, _ in candidates(spec, ["domains", "show"], "b", env)] == [B]
     assert [v for v, _ in candidates(spec, ["domains", "grant", D1, REGULAR, "--role"], "", env)] == ["admin", "viewer"]
+
+
+# -- show and list: DKIM keys, verification, SMTP login (issue 10) --------------------------------
+def put_checks(db_url: str, domain: str, checks: dict[str, tuple[str, str | None]], at: str = "2026-11-26T10:00:00") -> None:
+    """DNS check results as `domains verify` leaves them, written directly: record -> (state, cause)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url if "://" in db_url else f"sqlite:///{db_url}")
+    try:
+        with engine.begin() as conn:
+            domain_id = conn.execute(text("SELECT id FROM domain WHERE name = :n"), {"n": domain}).scalar_one()
+            conn.execute(text("DELETE FROM dns_check WHERE domain_id = :d"), {"d": domain_id})
+            for record, (state, cause) in checks.items():
+                conn.execute(text(
+                    "INSERT INTO dns_check (domain_id, record, name, type, state, expected, found, cause, checked_at) "
+                    "VALUES (:d, :r, :name, 'TXT', :s, 'v=x', NULL, :c, :at)"),
+                    {"d": domain_id, "r": record, "name": f"{record}.{domain}", "s": state, "c": cause, "at": at})
+    finally:
+        engine.dispose()
+
+
+def selector_of(cli, domain: str) -> str:
+    return cli("domains", "show", domain, "-o", "json").json()["dkim_keys"][0]["selector"]
+
+
+def test_show_adds_dkim_keys_verification_and_the_smtp_login(cli, db_url, team):
+    from mailadmin.render.domains import DOMAIN_CHECK, DOMAIN_CREDENTIALS, DOMAIN_KEY, DOMAIN_VERIFICATION
+
+    data = cli("domains", "show", D1, "-o", "json").json()
+    (key,) = data["dkim_keys"]
+    assert list(key) == list(DOMAIN_KEY.fields)
+    assert (key["algorithm"], key["bits"], key["state"], key["dns_state"]) == ("rsa", 2048, "active", "pending")
+    assert data["verification"] == {"state": "pending", "checked_at": None, "records": []}
+    assert data["credentials"] is None
+    selector = key["selector"]
+    put_checks(db_url, D1, {"spf": ("verified", None), f"dkim:{selector}": ("failed", "wrong value"),
+                            "dmarc": ("pending", None)})
+    assert cli("domains", "credentials", D1, "--reset", "--grace", "1h").exit_code == 0
+    data = cli("domains", "show", D1, "-o", "json").json()
+    assert list(data["verification"]) == list(DOMAIN_VERIFICATION.fields)
+    assert data["verification"]["state"] == "failed" and data["verification"]["checked_at"] == "2026-11-26T10:00:00Z"
+    records = data["verification"]["records"]
+    assert list(records[0]) == list(DOMAIN_CHECK.fields)
+    assert [(r["record"], r["state"], r["cause"]) for r in records] == [
+        (f"dkim:{selector}", "failed", "wrong value"), ("dmarc", "pending", None), ("spf", "verified", None)]
+    assert data["dkim_keys"][0]["dns_state"] == "failed"
+    assert list(data["credentials"]) == list(DOMAIN_CREDENTIALS.fields)
+    assert data["credentials"]["username"] == f"smtp@{D1}" and data["credentials"]["previous_live"] is False
+    table = cli("domains", "show", D1).stdout
+    assert "DKIM keys" in table and "wrong value" in table and f"smtp@{D1}, last reset" in table
+    csv = cli("domains", "show", D1, "-o", "csv").stdout.splitlines()
+    assert "verification" in csv[0].split(",") and f"smtp@{D1}" in csv[1]
+
+
+# (the records' states, the domain's overall state): every one verified, any failed, else pending
+STATES = [
+    ({}, "pending"),
+    ({"spf": "verified", "dmarc": "verified"}, "verified"),
+    ({"spf": "verified", "dmarc": "pending"}, "pending"),
+    ({"spf": "verified", "dmarc": "failed", "tracking": "pending"}, "failed"),
+]
+
+
+@pytest.mark.parametrize(("records", "overall"), STATES, ids=[s for _r, s in STATES])
+def test_list_and_show_agree_on_the_overall_verification(cli, db_url, team, records, overall):
+    put_checks(db_url, D2, {r: (s, None) for r, s in records.items()})
+    put_checks(db_url, B, {"spf": ("failed", "no such name")})
+    rows = {r["name"]: r for r in cli("domains", "list", "-o", "json").json()}
+    assert (rows[D2]["verification"], rows[B]["verification"], rows[D1]["verification"]) == (overall, "failed", "pending")
+    assert rows[D2]["checked_at"] == ("2026-11-26T10:00:00Z" if records else None)
+    assert cli("domains", "show", D2, "-o", "json").json()["verification"]["state"] == overall
+    assert "| DNS " in cli("domains", "list").stdout and "Monthly cap" in cli("domains", "list", "-o", "wide").stdout
+
+
+def test_remove_takes_keys_checks_and_credentials_and_keeps_the_audit(cli, db_url, team):
+    from sqlalchemy import create_engine, text
+
+    put_checks(db_url, D1, {"spf": ("verified", None)})
+    assert cli("domains", "credentials", D1, "--reset").exit_code == 0
+    assert cli("domains", "set", D1, "--monthly-cap", "5").exit_code == 0
+    entries = len(cli("audit", "list", "--target", f"domain:{D1}", "-o", "json").json())
+    r = cli("domains", "remove", D1, "--yes")
+    assert r.exit_code == 0, r
+    assert f"1 DKIM key, 1 DNS check result, its SMTP login smtp@{D1} and 3 member grants" in r.stderr
+    assert "its audit entries stay" in r.stderr
+    engine = create_engine(db_url if "://" in db_url else f"sqlite:///{db_url}")
+    try:
+        with engine.connect() as conn:
+            left = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                    for t in ("dkim_key", "dns_check", "smtp_credential", "domain_grant")}
+    finally:
+        engine.dispose()
+    assert left == {"dkim_key": 2, "dns_check": 0, "smtp_credential": 0, "domain_grant": 0}  # D2's and B's keys stay
+    kept = cli("audit", "list", "--target", f"domain:{D1}", "-o", "json").json()
+    assert len(kept) == entries + 1 and kept[0]["action"] == "domain.remove"
+    assert kept[0]["before"]["smtp_username"] == f"smtp@{D1}" and kept[0]["before"]["dns_checks"] == 1
+    assert [k["state"] for k in kept[0]["before"]["dkim"]] == ["active"]
+    verified = cli("audit", "verify")
+    assert verified.exit_code == 0, verified
+
+
+def test_the_removal_question_says_what_goes(cli, team):
+    from mailadmin.render.domains import removal_question
+    from mailadmin.services.domains import Verification
+
+    class Detail:
+        name, owner, grants, dkim_keys, credentials = D1, OWNER, [1, 2], [1], None
+        verification = Verification("pending", None, [])
+
+    assert removal_question(Detail) == (f"remove domain {D1} of {OWNER}'s account? Its 1 DKIM key and 2 member grants "
+                                        "go with it (the audit log keeps its history)")
+
+
+# -- issue 10 point 8: settings and credentials through --as, one table ----------------------------
+MAY, NO = 0, 4
+# (acting as, what it may do with D1: set, credentials --reset, credentials, --check, show's login detail)
+DOMAIN_ACCESS = [
+    (OWNER, MAY, MAY, MAY, MAY, True),
+    (ADMIN, MAY, MAY, MAY, MAY, True),
+    (D_ADMIN, MAY, MAY, MAY, MAY, True),
+    (MANAGER, MAY, NO, NO, NO, False),  # domains.manage by a custom role; credentials never (rule 6)
+    (VIEWER, NO, NO, NO, NO, False),  # sees settings and records, no secret
+    (D_VIEWER, NO, NO, NO, NO, False),
+    (D_CONTENT, NO, NO, NO, NO, False),
+    (REGULAR, NO, NO, NO, NO, None),  # does not see the Domains area at all
+    (OWNER2, 3, 3, 3, 3, None),  # another account's domain: not found
+]
+
+
+@pytest.mark.parametrize("row", DOMAIN_ACCESS, ids=[r[0].split("@")[0] for r in DOMAIN_ACCESS])
+def test_who_may_set_and_reach_the_credentials(cli, db_url, team, row):
+    actor, set_, reset_, read_, check_, sees_login = row
+    password = cli("domains", "credentials", D1, "--reset", "-o", "json").json()["password"]
+    as_ = ("--as", actor)
+    expected = {
+        "set": (set_, ["set", D1, "--no-click-tracking"]),
+        "reset": (reset_, ["credentials", D1, "--reset", "-o", "json"]),
+        "read": (read_, ["credentials", D1, "-o", "json"]),
+        "check": (check_, ["credentials", D1, "--check"]),
+    }
+    for what, (code, args) in expected.items():
+        before = audit_count(db_url)
+        r = cli(*as_, "domains", *args, input=password + "\n")
+        if code:
+            refused(r, code, "no domain 'd1.example'" if code == 3 else "lacks domains.")
+            assert audit_count(db_url) == before, what
+        else:
+            assert r.exit_code == 0, (what, r)
+            assert audit_count(db_url) == before + (1 if what in ("set", "reset") else 0), what
+            if what == "reset":  # the password changed: the next check uses the new one
+                password = r.json()["password"]
+    shown = cli(*as_, "domains", "show", D1, "-o", "json")
+    if sees_login is None:
+        assert shown.exit_code in (3, 4) and shown.stdout == ""
+    else:
+        data = shown.json()
+        assert data["dkim_keys"] and "verification" in data and data["open_tracking"] is True
+        assert (data["credentials"] is not None) == sees_login
+        if not sees_login:
+            assert "hidden (needs domains.credentials" in cli(*as_, "domains", "show", D1).stdout
+    refused(cli(*as_, "domains", "credentials", "--export-passwd"), 4, "operator action")

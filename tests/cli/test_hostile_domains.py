@@ -5,14 +5,17 @@ Classes: domain names that are not names (the validation table of tests/services
 here through `add`, and as the DOMAIN of every other command); unknown domains; references that
 name no user or no one; a domain role that is not one (`--role owner`); a member of another
 account, a removed person, the owner; a closed account; a name already taken; the limit; formats
-a command does not offer; bad --fields/--sort/--limit/--search. Every row runs on both stores.
+a command does not offer; bad --fields/--sort/--limit/--search; `set` without a setting or with a
+cap that is not one; `credentials` with a bad --grace, an empty stdin for --check, options that do
+not go together; and, acting through --as, another account's domain (not found) and a change the
+user may not make (4). Every row runs on both stores.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.cli.test_domains import B, D1, D_VIEWER, OTHER, OWNER, OWNER2, REGULAR, REMOVED, build_team
+from tests.cli.test_domains import B, D1, D_VIEWER, MANAGER, OTHER, OWNER, OWNER2, REGULAR, REMOVED, VIEWER, build_team
 from tests.helpers import audit_count, refused
 
 HUGE = "9" * 30
@@ -87,6 +90,60 @@ OTHER_ROWS = [
     (["revoke", B, D_VIEWER], 5, "is not a member of the account that owns b.example"),
     (["revoke", "nosuch.example", D_VIEWER], 3, "no domain 'nosuch.example'"),
     (["revoke", D1, "ghost@example.com"], 3, "no user 'ghost@example.com'"),
+    # -- set ------------------------------------------------------------------------------------
+    (["set", D1], 2, "give at least one setting"),
+    (["set", D1, "-o", "json"], 2, "give at least one setting"),
+    (["set", D1, "--monthly-cap", "-1"], 2, "--monthly-cap must be an integer >= 0 or 'unlimited', not '-1'"),
+    (["set", D1, "--monthly-cap", "1.5"], 2, "--monthly-cap must be an integer >= 0 or 'unlimited', not '1.5'"),
+    (["set", D1, "--monthly-cap", "ten"], 2, "--monthly-cap must be an integer >= 0 or 'unlimited'"),
+    (["set", D1, "--monthly-cap", "1e3"], 2, "--monthly-cap must be an integer >= 0 or 'unlimited'"),
+    (["set", D1, "--monthly-cap", "٣"], 2, "--monthly-cap must be an integer >= 0 or 'unlimited'"),
+    (["set", D1, "--monthly-cap", "5\n"], 2, "--monthly-cap must be an integer >= 0 or 'unlimited'"),
+    (["set", D1, "--monthly-cap", ""], 2, "--monthly-cap must be an integer >= 0 or 'unlimited'"),
+    (["set", D1, "--monthly-cap", HUGE], 2, "is too large; use 'unlimited'"),
+    (["set", D1, "--monthly-cap"], 2, "requires an argument"),
+    (["set", D1, "--open-tracking=maybe"], 2, "does not take a value"),
+    (["set", "nosuch.example", "--open-tracking"], 3, "no domain 'nosuch.example'"),
+    (["set", D1, "--open-tracking", "-o", "ids"], 2, "list commands only"),
+    # -- credentials ----------------------------------------------------------------------------
+    (["credentials", D1], 3, f"{D1} has no SMTP credentials yet"),
+    (["credentials", "nosuch.example"], 3, "no domain 'nosuch.example'"),
+    (["credentials", "nosuch.example", "--reset"], 3, "no domain 'nosuch.example'"),
+    (["credentials", "--export-passwd", "nosuch.example"], 3, "no domain 'nosuch.example'"),
+    (["credentials"], 2, "missing argument DOMAIN"),
+    (["credentials", D1, "--reset", "--grace", "0h"], 2, "--grace must be longer than 0"),
+    (["credentials", D1, "--reset", "--grace", "2x"], 2, "--grace '2x' is not a duration"),
+    (["credentials", D1, "--reset", "--grace", "-1h"], 2, "is not a duration"),
+    (["credentials", D1, "--reset", "--grace", "2"], 2, "is not a duration"),
+    (["credentials", D1, "--reset", "--grace", "1.5h"], 2, "is not a duration"),
+    (["credentials", D1, "--reset", "--grace", "2h\n"], 2, "is not a duration"),
+    (["credentials", D1, "--reset", "--grace", HUGE + "d"], 2, "is not a duration"),
+    (["credentials", D1, "--reset", "--grace", "31d"], 2, "longer than the 30 days"),
+    (["credentials", D1, "--reset", "--grace", ""], 2, "is not a duration"),
+    (["credentials", D1, "--grace", "2h"], 2, "--grace goes with --reset"),
+    (["credentials", D1, "--check"], 2, "--check reads the password on stdin, one line, and found none"),
+    (["credentials", D1, "--reset", "--check"], 2, "--reset and --check cannot be used together"),
+    (["credentials", D1, "--check", "--export-passwd"], 2, "--check and --export-passwd cannot be used together"),
+    (["credentials", D1, "--reset", "--export-passwd"], 2, "cannot be used together"),
+    (["credentials", D1, "--previous"], 2, "--previous goes with --export-passwd"),
+    (["credentials", D1, "--check", "-o", "json"], 2, "-o does not go with --check"),
+    (["credentials", "--export-passwd", "-o", "json"], 2, "-o does not go with --export-passwd"),
+    (["credentials", D1, "--reset", "-o", "ids"], 2, "list commands only"),
+]
+
+AS_ROWS = [  # acting through --as: (acting as, arguments after `domains`, exit code, what the line says)
+    (OWNER, ["credentials", B, "--reset"], 3, "no domain 'b.example'"),  # another account's: never "forbidden"
+    (OWNER, ["credentials", B], 3, "no domain 'b.example'"),
+    (OWNER, ["set", B, "--monthly-cap", "1"], 3, "no domain 'b.example'"),
+    (OWNER2, ["credentials", D1, "--reset", "--grace", "1h"], 3, "no domain 'd1.example'"),
+    (VIEWER, ["credentials", D1, "--reset"], 4, "lacks domains.credentials on d1.example"),
+    (D_VIEWER, ["credentials", D1, "--reset"], 4, "lacks domains.credentials on d1.example"),
+    (MANAGER, ["credentials", D1, "--reset"], 4, "role domain-manager does not grant domains.credentials"),
+    (VIEWER, ["set", D1, "--no-open-tracking"], 4, "lacks domains.manage on d1.example"),
+    (D_VIEWER, ["set", D1, "--monthly-cap", "1"], 4, "lacks domains.manage on d1.example"),
+    (REGULAR, ["set", D1, "--monthly-cap", "1"], 4, "lacks domains.manage on d1.example"),
+    (OWNER, ["credentials", "--export-passwd"], 4, "operator action"),
+    (OWNER, ["credentials", "--export-passwd", D1], 4, "operator action"),
 ]
 
 
@@ -99,6 +156,9 @@ def _cases():
             (["remove", name, "--yes"], 2, needle),
             (["grant", name, REGULAR, "--role", "viewer"], 2, needle),
             (["revoke", name, D_VIEWER], 2, needle),
+            (["set", name, "--no-click-tracking"], 2, needle),
+            (["credentials", name, "--reset"], 2, needle),
+            (["credentials", name], 2, needle),
         ]
     return cases
 
@@ -143,3 +203,18 @@ def test_bad_input_is_refused_whole(cli, db_url, hostile_team, command):
             shown = " ".join(args).encode("unicode_escape").decode("ascii")[:90]
             failures.append(f"{shown}: {str(exc).splitlines()[0][:300]}")
     assert not failures, f"{len(failures)} of {len(rows)} rows:\n" + "\n".join(failures)
+
+
+def test_bad_requests_through_as_are_refused_whole(cli, db_url, hostile_team):
+    """Every --as row on one store (a refused row changes nothing, so rows can share it)."""
+    failures = []
+    for actor, args, code, needle in AS_ROWS:
+        before = audit_count(db_url)
+        result = cli("--as", actor, "domains", *args)
+        try:
+            refused(result, code, needle)
+            assert result.stdout == "", result
+            assert audit_count(db_url) == before, "the audit log grew"
+        except AssertionError as exc:
+            failures.append(f"--as {actor} {' '.join(args)}: {str(exc).splitlines()[0][:300]}")
+    assert not failures, f"{len(failures)} of {len(AS_ROWS)} rows:\n" + "\n".join(failures)

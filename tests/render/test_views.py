@@ -88,17 +88,37 @@ CASES = {
                       ["domains", "add", "view-change.example", "--user", A]],
                      ["domains", "grant", "view-change.example", "view-change@example.com", "--role", "admin", "-o", "json"],
                      lambda d: d),
+    "domain_key": ([["domains", "add", "view-key.example", "--user", A]],
+                   ["domains", "show", "view-key.example", "-o", "json"], lambda d: d["dkim_keys"][0]),
+    "domain_verification": ([["domains", "add", "view-verification.example", "--user", A]],
+                            ["domains", "show", "view-verification.example", "-o", "json"], lambda d: d["verification"]),
+    "domain_credentials": ([["domains", "add", "view-credentials.example", "--user", A],
+                            ["domains", "credentials", "view-credentials.example", "--reset"]],
+                           ["domains", "credentials", "view-credentials.example", "-o", "json"], lambda d: d),
+    "smtp_secret": ([["domains", "add", "view-secret.example", "--user", A]],
+                    ["domains", "credentials", "view-secret.example", "--reset", "-o", "json"], lambda d: d),
+    "dkim_rotation": ([["domains", "add", "view-rotation.example", "--user", A]],
+                      ["domains", "rotate-dkim", "view-rotation.example", "-o", "json"], lambda d: d),
+    "dkim_key": ([["domains", "add", "view-pending.example", "--user", A]],
+                 ["domains", "rotate-dkim", "view-pending.example", "-o", "json"], lambda d: d["pending"]),
     # registers whoever runs the tests as superadmin: the cases after it still run with full rights
     "operator": ([], ["operators", "add", RUNNER, "--role", "superadmin", "-o", "json"], lambda d: d),
     "operator_role": ([], ["operators", "roles", "show", "support", "-o", "json"], lambda d: d),
     "operator_role_row": ([], ["operators", "roles", "list", "-o", "json"], _first),
     "admin_permission": ([], ["operators", "roles", "permissions", "-o", "json"], _first),
 }
-# shapes only a failure prints: checked where their failure is made
+# shapes only a failure prints, or that need more than a store: checked where they are made
 ELSEWHERE = {
     "audit_problem": "tests/cli/test_audit.py (verify -o json after tampering)",
     "credit_mismatch": "tests/cli/test_credits.py (verify -o json after tampering)",
     "bulk_row_failure": "tests/cli/test_credits_bulk.py (a bad CSV row)",
+    "domain_check": "tests/cli/test_domains.py (show -o json after DNS check results are stored)",
+    "dns_records": "tests/cli/test_domains_dns.py (needs the platform host names in a config file)",
+    "dns_record": "tests/cli/test_domains_dns.py (needs the platform host names in a config file)",
+    "dns_verify": "tests/cli/test_domains_verify.py (needs a DNS server)",
+    "dns_check": "tests/cli/test_domains_verify.py (needs a DNS server)",
+    "dkim_export": "tests/cli/test_domains_export_dkim.py (writes to a directory)",
+    "dkim_export_key": "tests/cli/test_domains_export_dkim.py (writes to a directory)",
 }
 
 

@@ -125,12 +125,48 @@ def test_a_list_is_one_query_whatever_its_length(op, store, owner):
         o.session.flush()
         domains.grant(o, "one.example", parse_ref("m@a.example"), "viewer")
     few = count()
+    from mailadmin.services.dnsrecords import record_ids
+    from mailadmin.store.models import DnsCheck
+
     with op.write() as o:
         for i in range(40):
-            domains.add(o, f"d{i}.example", owner)
+            detail = domains.add(o, f"d{i}.example", owner, algorithm="ed25519")
             domains.grant(o, f"d{i}.example", parse_ref("m@a.example"), "admin")
+            # the verification is an aggregate joined in, not a query per domain; a retired
+            # selector's verified check does not count
+            for record in [*record_ids(k.selector for k in detail.dkim_keys), "dkim:retired"]:
+                if i == 2 and record == "tracking":
+                    continue  # never checked: d2 stays pending, whatever the retired check says
+                o.session.add(DnsCheck(domain_id=detail.id, record=record, name=f"{record}.d{i}.example", type="TXT",
+                                       state="failed" if i % 3 == 0 and record == "spf" else "verified", expected="x",
+                                       checked_at=o.now))
     assert count() == few == 1
     assert count(search="d1", limit=5, offset=1) == 1
+    with op.read() as o:
+        states = {r.name: r.verification for r in domains.list_domains(o)}
+    assert [states[d] for d in ("one.example", "d0.example", "d1.example", "d2.example")] == ["pending", "failed", "verified", "pending"]
+
+
+@pytest.mark.parametrize(("total", "verified", "failed", "state"), [
+    (0, 0, 0, "pending"), (3, 3, 0, "verified"), (3, 2, 0, "pending"), (3, 2, 1, "failed"), (3, 0, 3, "failed")])
+def test_the_overall_verification_of_a_domain(total, verified, failed, state):
+    from mailadmin.services.domains import overall_state
+
+    assert overall_state(total, verified, failed) == state
+
+
+def test_settings_change_only_what_is_given_and_refuse_what_is_not_a_setting(op, owner):
+    from mailadmin.errors import InvalidInput
+    from mailadmin.services import domains
+
+    with op.write() as o:
+        domains.add(o, "one.example", owner, algorithm="ed25519")
+        change = domains.set_settings(o, "one.example", {"monthly_cap": 10, "open_tracking": True})
+        assert change.changed == {"monthly_cap": ("unlimited", 10)} and change.unchanged == {"open_tracking": True}
+        assert change.detail.monthly_cap == 10
+        for bad in ({}, {"colour": True}, {"monthly_cap": -1}, {"monthly_cap": True}, {"monthly_cap": "5"}):
+            with pytest.raises(InvalidInput):
+                domains.set_settings(o, "one.example", bad)
 
 
 def test_a_removed_persons_old_grant_is_not_shown_or_counted(op, owner):
@@ -162,4 +198,5 @@ def test_add_records_the_unicode_form_in_the_audit_log(op, owner):
     with op.read() as o:
         entry = audit.entries(o, target="domain:xn--bcher-kva.example")[0]
     assert entry.action == "domain.add" and entry.actor == "tester"
-    assert entry.after == {"account": "owner@a.example", "account_id": detail.account_id, "unicode": "bücher.example"}
+    assert entry.after == {"account": "owner@a.example", "account_id": detail.account_id, "unicode": "bücher.example",
+                           "dkim": {"selector": detail.dkim_keys[0].selector, "algorithm": "rsa"}}

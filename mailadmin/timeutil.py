@@ -50,7 +50,7 @@ def parse_span(text: str) -> timedelta | None:
     try:
         return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     except OverflowError:
-        raise InvalidInput(f"{text!r} is longer than any span a date can hold") from None
+        raise InvalidInput(f"{text!r} reaches beyond the years a date can hold") from None
 
 
 def parse_when(text: str, *, now: datetime, future: bool = False) -> datetime:

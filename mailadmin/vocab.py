@@ -55,3 +55,13 @@ ASSET_KINDS = ("node", "bounce", "domain")  # sending nodes, bounce addresses, d
 # -- team and domains ------------------------------------------------------------------------
 DOMAIN_ROLES = ("admin", "viewer")  # a member's role on one sending domain (seed 001)
 DOMAIN_ADMIN, DOMAIN_VIEWER = DOMAIN_ROLES
+
+# -- usage against limits --------------------------------------------------------------------
+HOUR, DAY, MONTH = "hour", "day", "month"
+USAGE_SPANS = (HOUR, DAY, MONTH)  # the UTC periods sends are counted in (usage_counter.span)
+SENDING_LIMITS = ("hourly", "daily", "monthly")  # the limit each span's count is held to, in that order
+COUNTED_LIMITS = ("domains", "team_members")  # counted from the store, never reported
+# what the platform reports with `users usage USER --set NAME=N`: every other limit
+RESOURCE_LIMITS: tuple[str, ...] = tuple(n for n in LIMIT_NAMES if n not in SENDING_LIMITS and n not in COUNTED_LIMITS)
+BOUNCES = "bounces"  # the suspension code a bounce rate past the package's limit stands under
+DEFAULT_BOUNCE_MIN_SENDS = 100

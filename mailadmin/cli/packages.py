@@ -23,6 +23,8 @@ Credits = Annotated[Optional[bool], typer.Option("--credits/--no-credits", help=
 CreditCost = Annotated[Optional[str], typer.Option("--credit-cost", metavar="AMOUNT", help="Credits per email, up to 4 decimals (0.0010).", show_default=False)]
 AllowOveruse = Annotated[Optional[bool], typer.Option("--allow-overuse/--no-allow-overuse", help="Let accounts send past a limit by paying credits.", show_default=False)]
 BounceLimit = Annotated[Optional[str], typer.Option("--bounce-limit", metavar="PCT", help="Bounce rate (percent, up to 2 decimals) above which an account is suspended; `none` for no limit.", show_default=False)]
+BounceMinSends = Annotated[Optional[str], typer.Option("--bounce-min-sends", metavar="N", show_default=False,
+                                                      help="Sends a day or month must hold before its bounce rate counts (default 100).")]
 ExpiresAfter = Annotated[Optional[str], typer.Option("--expires-after", metavar="DAYS", help="Plan validity of new accounts in days, or `never`.", show_default=False)]
 Description = Annotated[Optional[str], typer.Option("--description", "-d", metavar="TEXT", help="What the package is for.", show_default=False)]
 Asset = Annotated[Optional[list[str]], typer.Option("--asset", metavar="KIND=VALUE", help="Pre-assign an asset: node=NAME, bounce=EMAIL or domain=NAME (repeatable).", show_default=False)]
@@ -39,6 +41,7 @@ def settings_from_options(
     bounce_limit: str | None = None,
     expires_after: str | None = None,
     asset: Iterable[str] = (),
+    bounce_min_sends: str | None = None,
 ) -> "Settings":
     """The typed settings create and edit take, from what the operator typed (exit 2 on a typo)."""
     from mailadmin.cli import parse
@@ -52,6 +55,10 @@ def settings_from_options(
     if bounce_limit is not None:
         settings.bounce_limit = parse.bounce_limit(bounce_limit)
         settings.clear_bounce_limit = settings.bounce_limit is None
+    if bounce_min_sends is not None:
+        from mailadmin.cli.users_usage import count
+
+        settings.bounce_min_sends = count(bounce_min_sends, "--bounce-min-sends")
     if expires_after is not None:
         settings.expires_after = parse.expires_after(expires_after)
         settings.clear_expires_after = settings.expires_after is None
@@ -105,6 +112,7 @@ def packages_create(
     credit_cost: CreditCost = None,
     allow_overuse: AllowOveruse = None,
     bounce_limit: BounceLimit = None,
+    bounce_min_sends: BounceMinSends = None,
     expires_after: ExpiresAfter = None,
     description: Description = None,
     asset: Asset = None,
@@ -122,7 +130,7 @@ def packages_create(
     fmt = inv.format(output, SHOW)
     settings = settings_from_options(role=role, description=description, limit=limit or [], credits=credits,
                                      credit_cost=credit_cost, allow_overuse=allow_overuse, bounce_limit=bounce_limit,
-                                     expires_after=expires_after, asset=asset or [])
+                                     expires_after=expires_after, asset=asset or [], bounce_min_sends=bounce_min_sends)
     with inv.write() as op:
         view = packages.create(op, name, settings)
     render.created(inv.out, view, fmt)
@@ -137,6 +145,7 @@ def packages_edit(
     credit_cost: CreditCost = None,
     allow_overuse: AllowOveruse = None,
     bounce_limit: BounceLimit = None,
+    bounce_min_sends: BounceMinSends = None,
     expires_after: ExpiresAfter = None,
     description: Description = None,
     dry_run: DryRun = False,
@@ -157,7 +166,7 @@ def packages_edit(
     fmt = inv.format(output, SHOW)
     settings = settings_from_options(role=role, description=description, limit=limit or [], credits=credits,
                                      credit_cost=credit_cost, allow_overuse=allow_overuse, bounce_limit=bounce_limit,
-                                     expires_after=expires_after)
+                                     expires_after=expires_after, bounce_min_sends=bounce_min_sends)
     with (inv.read() if dry_run else inv.write()) as op:
         result = packages.edit(op, name, settings, dry_run=dry_run)
     render.edit_report(inv.out, result, fmt)

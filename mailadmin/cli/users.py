@@ -479,3 +479,8 @@ def _ip(which: str, user: str, cidrs: list[str], output) -> None:
 from mailadmin.cli import users_access  # noqa: E402
 
 users_access.register(app)
+
+# `users usage` and `users record` live in cli/users_usage.py
+from mailadmin.cli import users_usage  # noqa: E402
+
+users_usage.register(app)

@@ -9,7 +9,7 @@ from mailadmin.render.output import Column, Format, Output, counted, view
 from mailadmin.units import display_limit, format_amount, format_percent
 
 PACKAGE = view("package", "name", "description", "role", "limits", "credits_enabled", "credit_cost", "allow_overuse",
-               "bounce_limit", "expires_after", "assets", "accounts", "created_at")
+               "bounce_limit", "bounce_min_sends", "expires_after", "assets", "accounts", "created_at")
 EDIT_REPORT = view("package_edit", "package", "dry_run", "changes", "affected", "keeping_override", "accounts", "permissions")
 EDIT_ACCOUNT = view("package_edit_account", "account_id", "owner", "affected", "inherits", "keeps_override")
 ASSET = view("package_asset", "kind", "value")
@@ -18,12 +18,13 @@ LIST_COLUMNS = [
     Column("name"), Column("role"), Column("accounts", justify="right"), Column("hourly", justify="right", wide=True),
     Column("daily", justify="right"), Column("monthly", justify="right"), Column("credits", wrap=True),
     Column("bounce_limit_pct", "Bounce limit", justify="right", wide=True),
+    Column("bounce_min_sends", "Bounce min sends", justify="right", wide=True),
     Column("expires_after", "Expires after (days)", justify="right", wide=True),
 ]
 SHOW_FIELDS = [
     Column("name"), Column("description"), Column("role"), Column("accounts"), Column("credits_enabled", "Credits"),
     Column("credit_cost", "Credit cost"), Column("allow_overuse", "Allow overuse"), Column("bounce_limit", "Bounce limit"),
-    Column("expires_after", "Expires after"), Column("assets_node", "Sending nodes"),
+    Column("bounce_min_sends", "Bounce rate counts from (sends)"), Column("expires_after", "Expires after"), Column("assets_node", "Sending nodes"),
     Column("assets_bounce", "Bounce addresses"), Column("assets_domain", "Domains"), Column("created_at", "Created"),
 ]
 CHANGE_COLUMNS = [Column("field"), Column("before"), Column("after")]
@@ -36,7 +37,8 @@ def package_json(v) -> dict[str, Any]:
     return PACKAGE(
         name=v.name, description=v.description, role=v.role, limits={k: display_limit(n) for k, n in v.limits.items()},
         credits_enabled=v.credits_enabled, credit_cost=format_amount(v.credit_cost), allow_overuse=v.allow_overuse,
-        bounce_limit=format_percent(v.bounce_limit), expires_after=v.expires_after, assets=v.assets,
+        bounce_limit=format_percent(v.bounce_limit), bounce_min_sends=v.bounce_min_sends, expires_after=v.expires_after,
+        assets=v.assets,
         accounts=v.accounts, created_at=v.created_at,
     )
 

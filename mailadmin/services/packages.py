@@ -17,14 +17,15 @@ from mailadmin.services.diff import Changes, diff, sides
 from mailadmin.services.validate import by_name, slug, text
 from mailadmin.store.models import Account, AccountLimit, Package, PackageAsset, PackageLimit, Role, User
 from mailadmin.units import MAX_UNITS, display_limit, format_amount, format_percent
-from mailadmin.vocab import ASSET_KINDS, LIMIT_NAMES
+from mailadmin.vocab import ASSET_KINDS, DEFAULT_BOUNCE_MIN_SENDS, LIMIT_NAMES
 
 Asset = tuple[str, str]  # (kind, value): ("node", "mta1")
 
 MAX_EXPIRES_AFTER = 36_500  # days; longer than 100 years is "never"
+MAX_BOUNCE_MIN_SENDS = 10**9  # fits the INTEGER column on every backend
 # Changes that every account on the package feels, whatever it overrides. A new validity
 # period is not among them: it applies to accounts created from now on.
-REACHES_EVERY_ACCOUNT = ("role", "credits_enabled", "credit_cost", "allow_overuse", "bounce_limit")
+REACHES_EVERY_ACCOUNT = ("role", "credits_enabled", "credit_cost", "allow_overuse", "bounce_limit", "bounce_min_sends")
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Settings:
     allow_overuse: bool | None = None
     bounce_limit: int | None = None
     clear_bounce_limit: bool = False
+    bounce_min_sends: int | None = None  # sends a day or month must hold before its bounce rate counts
     expires_after: int | None = None
     clear_expires_after: bool = False
     assets: list[Asset] = field(default_factory=list)
@@ -57,6 +59,9 @@ def _checked(settings: Settings) -> Settings:
         raise InvalidInput(f"credit cost {format_amount(settings.credit_cost)} is out of range")
     if settings.bounce_limit is not None and not 0 <= settings.bounce_limit <= 10_000:
         raise InvalidInput(f"bounce limit {format_percent(settings.bounce_limit)} is not between 0 and 100 %")
+    if settings.bounce_min_sends is not None and (isinstance(settings.bounce_min_sends, bool) or not isinstance(settings.bounce_min_sends, int)
+                                                  or not 0 <= settings.bounce_min_sends <= MAX_BOUNCE_MIN_SENDS):
+        raise InvalidInput(f"bounce minimum sends must be a whole number from 0 to {MAX_BOUNCE_MIN_SENDS}, not {settings.bounce_min_sends!r}")
     if settings.expires_after is not None and not 0 < settings.expires_after <= MAX_EXPIRES_AFTER:
         raise InvalidInput(f"expires after must be 1 to {MAX_EXPIRES_AFTER} days or never, not {settings.expires_after}")
     _check_assets(settings.assets)
@@ -95,6 +100,7 @@ class PackageView:
     allow_overuse: bool
     bounce_limit: int | None  # 1/100 percent
     expires_after: int | None  # days
+    bounce_min_sends: int
     assets: dict[str, list[str]]  # every kind, each sorted
     accounts: int
     created_at: datetime
@@ -131,7 +137,7 @@ def _views(session: Session, packages: list[Package]) -> list[PackageView]:
         PackageView(
             name=p.name, description=p.description, role=role_names.get(p.role_id, "?"), limits=lim[p.id],
             credits_enabled=p.credits_enabled, credit_cost=p.credit_cost, allow_overuse=p.allow_overuse,
-            bounce_limit=p.bounce_limit, expires_after=p.expires_after_days, assets=assets[p.id],
+            bounce_limit=p.bounce_limit, expires_after=p.expires_after_days, bounce_min_sends=p.bounce_min_sends, assets=assets[p.id],
             accounts=counts.get(p.id, 0), created_at=p.created_at,
         )
         for p in packages
@@ -158,6 +164,7 @@ def _snapshot(view: PackageView) -> dict[str, Any]:
         "credit_cost": format_amount(view.credit_cost),
         "allow_overuse": view.allow_overuse,
         "bounce_limit": format_percent(view.bounce_limit),
+        "bounce_min_sends": view.bounce_min_sends,
         "expires_after": view.expires_after,
         "assets": view.assets,
     }
@@ -186,6 +193,8 @@ def _asked(settings: Settings) -> dict[str, Any]:
         asked["allow_overuse"] = settings.allow_overuse
     if settings.bounce_limit is not None or settings.clear_bounce_limit:
         asked["bounce_limit"] = format_percent(settings.bounce_limit)
+    if settings.bounce_min_sends is not None:
+        asked["bounce_min_sends"] = settings.bounce_min_sends
     if settings.expires_after is not None or settings.clear_expires_after:
         asked["expires_after"] = settings.expires_after
     asked.update({f"limits.{n}": display_limit(v) for n, v in settings.limits.items()})
@@ -224,6 +233,7 @@ def create(op: Operation, name: str, settings: Settings) -> PackageView:
         allow_overuse=bool(settings.allow_overuse),
         bounce_limit=settings.bounce_limit,
         expires_after_days=settings.expires_after,
+        bounce_min_sends=DEFAULT_BOUNCE_MIN_SENDS if settings.bounce_min_sends is None else settings.bounce_min_sends,
         created_at=op.now,
     )
     session.add(package)
@@ -290,7 +300,7 @@ def edit(op: Operation, name: str, settings: Settings, *, dry_run: bool = False)
     values: dict[str, Any] = {}
     if "role" in changes:
         values["role_id"] = role_id
-    for key in ("description", "credits_enabled", "credit_cost", "allow_overuse", "bounce_limit"):
+    for key in ("description", "credits_enabled", "credit_cost", "allow_overuse", "bounce_limit", "bounce_min_sends"):
         if key in changes:
             values[key] = getattr(settings, key)
     if "expires_after" in changes:

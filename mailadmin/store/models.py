@@ -113,11 +113,14 @@ class Package(Table, table=True):
     credit_cost: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # 1/10000 credit
     allow_overuse: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
     bounce_limit: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))  # 1/100 percent
+    # sends a day or month must hold before its bounce rate counts (one bounce in two sends is noise)
+    bounce_min_sends: int = Field(default=100, sa_column=Column(Integer, nullable=False, server_default="100"))
     expires_after_days: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
     created_at: datetime = Field(default_factory=_now, sa_column=_utc())
     __table_args__ = (
         CheckConstraint("credit_cost >= 0", name="credit_cost_nonneg"),
         CheckConstraint("bounce_limit IS NULL OR (bounce_limit >= 0 AND bounce_limit <= 10000)", name="bounce_limit_pct"),
+        CheckConstraint("bounce_min_sends >= 0", name="bounce_min_sends_nonneg"),
         CheckConstraint("expires_after_days IS NULL OR expires_after_days > 0", name="expires_after_pos"),
     )
 
@@ -245,7 +248,7 @@ class Operator(Table, table=True):
 
 # Tables most commands never touch live in records.py (see there); their names resolve from here.
 RECORDS = ("PackageLimit", "PackageAsset", "AccountLimit", "AccountIP", "CreditEntry", "AuditEntry", "AuditHead",
-           "DkimKey", "DnsCheck", "SmtpCredential")
+           "DkimKey", "DnsCheck", "SmtpCredential", "UsageCounter", "DomainUsage", "ResourceUsage")
 
 
 def __getattr__(name: str):

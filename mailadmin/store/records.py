@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, I
 from sqlmodel import Field
 
 from mailadmin.store.models import Table, _now, _utc
-from mailadmin.vocab import ADJUST, CREDIT_KINDS, DEBIT_KINDS, LEDGER_KINDS, sql_in
+from mailadmin.vocab import ADJUST, CREDIT_KINDS, DEBIT_KINDS, LEDGER_KINDS, USAGE_SPANS, sql_in
 
 
 # -- package and account settings -----------------------------------------------------------
@@ -175,3 +175,52 @@ class SmtpCredential(Table, table=True):
     previous_until: Optional[datetime] = Field(default=None, sa_column=_utc(nullable=True))
     created_at: datetime = Field(default_factory=_now, sa_column=_utc())
     reset_at: datetime = Field(default_factory=_now, sa_column=_utc())
+
+
+# -- usage against limits (issue 11) ----------------------------------------------------------
+class UsageCounter(Table, table=True):
+    """Sends, bounces and sends paid as overuse of one account in one UTC hour, day or month
+    (`span`), the period named by its start. A recorded send adds to its hour, day and month rows
+    at once, so an hourly row dropped after the retention period loses nothing the day and month
+    rows do not hold. The index on (span, starts_at) serves the `--over` report (the current
+    periods of every account) and the bounded pruning of old rows."""
+
+    __tablename__ = "usage_counter"
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True))
+    span: str = Field(sa_column=Column(String(8), primary_key=True))  # hour | day | month
+    starts_at: datetime = Field(sa_column=_utc(primary_key=True))
+    sent: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    bounced: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    overuse: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))  # sends paid with credits
+    __table_args__ = (
+        # (span, starts_at) for pruning; sent and account_id in it too, so `--over` reads the
+        # current periods' counts past a floor as a range of this index alone
+        Index("ix_usage_counter_span_start", "span", "starts_at", "sent", "account_id"),
+        CheckConstraint(sql_in("span", USAGE_SPANS), name="span_known"),
+        CheckConstraint("sent >= 0 AND bounced >= 0 AND bounced <= sent AND overuse >= 0 AND overuse <= sent", name="counts_valid"),
+    )
+
+
+class DomainUsage(Table, table=True):
+    """Sends and bounces of one sending domain in one UTC month (its monthly cap counts these)."""
+
+    __tablename__ = "domain_usage"
+    domain_id: int = Field(sa_column=Column(Integer, ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True))
+    starts_at: datetime = Field(sa_column=_utc(primary_key=True))
+    sent: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    bounced: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    __table_args__ = (CheckConstraint("sent >= 0 AND bounced >= 0 AND bounced <= sent", name="counts_valid"),)
+
+
+class ResourceUsage(Table, table=True):
+    """A resource count as the platform last reported it (`users usage USER --set contacts=N`)."""
+
+    __tablename__ = "resource_usage"
+    account_id: int = Field(sa_column=Column(Integer, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True))
+    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    value: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reported_at: datetime = Field(default_factory=_now, sa_column=_utc())
+    __table_args__ = (
+        Index("ix_resource_usage_name_value", "name", "value", "account_id"),  # `--over`: a range per resource
+        CheckConstraint("value >= 0", name="value_nonneg"),
+    )

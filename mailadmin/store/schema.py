@@ -10,7 +10,7 @@ from mailadmin.store.engine import Store
 
 # The newest migration in migrations/versions; a test keeps it equal to Alembic's head.
 # Revisions are numbered 0001, 0002, ...: a stored number above this one comes from a newer mailadmin.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 def current_revision(store: Store) -> str | None:

@@ -92,6 +92,7 @@ def test_every_operator_action_is_refused_to_a_client_user(cli, db_url):
         "operators roles create": ["r", "--grant", "credits.add"],
         "operators roles delete": ["r", "--yes"], "db backup": ["/nonexistent/backup.db"], "db status": [],
         "db upgrade": [], "init": [], "domains export-dkim": ["/nonexistent/export"],
+        "users record": [OWNER, "--sent", "1"],
     }
     refused_to_clients = sorted(c for c, need in NEEDS.items() if need.client == OPERATORS)
     assert set(refused_to_clients) == set(minimal), "a new operator action needs a row here"

@@ -72,7 +72,7 @@ def test_operator_roles_limit_every_command(cli, operated, login, args, code, ne
         assert audit_count(operated) == before
 
 
-def test_every_operator_action_is_refused_to_a_client_user(cli, db_url):
+def test_every_operator_action_is_refused_to_a_client_user(cli, db_url, tmp_path):
     """The invocation refuses an operator action before the command runs, whatever its arguments
     name: each declared OPERATORS command, run as a client user, is exit 4."""
     assert cli("packages", "create", "pro", "--role", "admin").exit_code == 0
@@ -91,7 +91,7 @@ def test_every_operator_action_is_refused_to_a_client_user(cli, db_url):
         "operators show": ["x"], "operators roles list": [], "operators roles show": ["support"],
         "operators roles create": ["r", "--grant", "credits.add"],
         "operators roles delete": ["r", "--yes"], "db backup": ["/nonexistent/backup.db"], "db status": [],
-        "db upgrade": [], "init": [], "domains export-dkim": ["/nonexistent/export"],
+        "db upgrade": [], "init": [], "domains export-dkim": [str(tmp_path / "export")],
         "users record": [OWNER, "--sent", "1"],
     }
     refused_to_clients = sorted(c for c, need in NEEDS.items() if need.client == OPERATORS)
@@ -101,3 +101,4 @@ def test_every_operator_action_is_refused_to_a_client_user(cli, db_url):
         result = cli("--as", OWNER, *command.split(), *minimal[command])
         refused(result, 4, "operator action")
     assert audit_count(db_url) == before
+    assert not (tmp_path / "export").exists()  # no key left the store

@@ -57,6 +57,10 @@ LAZY_GROUPS = {
     "config": "mailadmin.cli.config",
 }
 
+# Single top-level commands kept in their own modules, built the same way when first named:
+# name -> (module, the name the module's `app` registers the command under).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {}
+
 
 class LazyCommands(MutableMapping):
     """A command table that lists every name and builds a command on first lookup.
@@ -115,14 +119,26 @@ def lazy_group(typer_app: typer.Typer) -> TyperGroup:
     return group
 
 
+def lazy_command(module: str, name: str) -> Any:
+    """One command of a module's Typer `app`, as a Click command (for LAZY_COMMANDS)."""
+    typer_app = importlib.import_module(module).app
+    for info in typer_app.registered_commands:
+        if (info.name or typer.main.get_command_name(info.callback.__name__)) == name:
+            return typer.main.get_command_from_info(info, pretty_exceptions_short=typer_app.pretty_exceptions_short,
+                                                    rich_markup_mode=typer_app.rich_markup_mode)
+    raise KeyError(name)
+
+
 class BoundaryGroup(TyperGroup):
     """The root command, and the error boundary: every failure becomes one stderr line and a
     documented exit code."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.commands = LazyCommands(self.commands, {name: (lambda module=module: lazy_group(importlib.import_module(module).app))
-                                                     for name, module in LAZY_GROUPS.items()})
+        loaders: dict[str, Callable[[], Any]] = {
+            name: (lambda module=module: lazy_group(importlib.import_module(module).app)) for name, module in LAZY_GROUPS.items()}
+        loaders.update({name: (lambda where=where: lazy_command(*where)) for name, where in LAZY_COMMANDS.items()})
+        self.commands = LazyCommands(self.commands, loaders)
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

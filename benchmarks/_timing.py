@@ -44,3 +44,54 @@ def report(rows: list[tuple[str, dict[str, float], str | None]], floors: dict[st
     for label, timing, floor in rows:
         ratio = f"{timing['median'] / floors[floor]:.2f}x" if floor else "floor"
         print(f"{label:58} {timing['median']:9.3f} {timing['min']:7.3f} {ratio:>7}")
+
+
+# -- one table for the whole suite (benchmarks/run_all.py) -------------------------------------
+from dataclasses import dataclass  # noqa: E402
+
+
+@dataclass
+class Figure:
+    """One figure of the suite: what was timed, the floor it is compared with (measured in the
+    same run), and the goal. A goal is a ratio to the floor (`max_ratio`) or, for batch mode, a
+    time in seconds (`max_seconds`, the floor then shown for reference)."""
+
+    name: str
+    seconds: float
+    floor_name: str | None = None
+    floor: float | None = None
+    max_ratio: float | None = None
+    max_seconds: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        return self.seconds / self.floor if self.floor else None
+
+    @property
+    def goal(self) -> str:
+        if self.max_ratio is not None:
+            return f"<= {self.max_ratio:g}x"
+        if self.max_seconds is not None:
+            return f"< {self.max_seconds:g} s"
+        return ""
+
+    @property
+    def met(self) -> str:
+        if self.max_ratio is not None and self.ratio is not None:
+            return "yes" if self.ratio <= self.max_ratio else "NO"
+        if self.max_seconds is not None:
+            return "yes" if self.seconds < self.max_seconds else "NO"
+        return ""
+
+
+def print_figures(figures: list[Figure], out=None) -> None:
+    """The suite's table: figure, floor, ratio, goal, met (markdown, so the README takes it as is)."""
+    out = out or sys.stdout
+    out.write("| figure | floor (same run) | mailadmin | ratio | goal | met |\n|---|---|---|---|---|---|\n")
+    for f in figures:
+        floor = f"{f.floor_name} {f.floor:.3f} s" if f.floor is not None else (f.floor_name or "")
+        ratio = f"{f.ratio:.2f}x" if f.ratio is not None and f.max_seconds is None else ""
+        note = f" ({f.note})" if f.note else ""
+        out.write(f"| {f.name}{note} | {floor} | {f.seconds:.3f} s | {ratio} | {f.goal} | {f.met} |\n")
+    out.flush()

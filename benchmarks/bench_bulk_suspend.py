@@ -130,6 +130,32 @@ def count_standing(url: str) -> int:  # in a child too, for the same reason
     return n
 
 
+def figures(quick: bool = False, *, accounts: int | None = None) -> list:
+    """Suspending ACCOUNTS from stdin against the plain sqlite3 floor (goal 2x, raised in issue 12)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _timing import Figure
+
+    accounts = accounts or (10_000 if quick else 100_000)
+    work = Path(tempfile.mkdtemp(prefix="bench_suspend_"))
+    try:
+        template = str(work / "template.db")
+        emails = build_store_in_child(template, accounts)
+        ids = "".join(f"{e}\n" for e in emails)
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+        floor_db, tool_db = str(work / "floor.db"), str(work / "tool.db")
+        shutil.copyfile(template, floor_db)
+        shutil.copyfile(template, tool_db)
+        floor_s, _mb, out, err, code = timed_child([sys.executable, "-c", FLOOR, floor_db], ids, env)
+        assert code == 0 and int(out) == accounts, (code, out, err)
+        tool_s, tool_mb, out, err, code = timed_child(
+            [sys.executable, "-m", "mailadmin", "--db", tool_db, "users", "suspend", "-", "--reason", "bench", "--yes"], ids, env)
+        assert code == 0, (code, err)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return [Figure(f"`users suspend - --yes`, {accounts:,} accounts", tool_s, "plain sqlite3 script, same rows", floor_s,
+                   max_ratio=2.0, note=f"{tool_mb:.0f} MB peak")]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)

@@ -99,6 +99,20 @@ def verify(db: str, tmp: Path) -> str:
     return f"verify ok={data['ok']} entries={data['entries']}"
 
 
+def figures(quick: bool = False, *, processes: int | None = None, topups: int | None = None) -> list:
+    """N concurrent writers against one writer doing the same top-ups in a row (SQLite; no goal)."""
+    from _timing import Figure
+
+    n, t = processes or (4 if quick else 16), topups or (10 if quick else 50)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        db = str(tmp / "bench.db")
+        prepare(db)
+        concurrent = run(db, tmp, [plan(p, t, "c") for p in range(n)])
+        serial = run(db, tmp, [[step for p in range(n) for step in plan(p, t, "s")]])
+    return [Figure(f"{n} concurrent writers x {t} top-ups (SQLite)", concurrent, "one writer, the same in a row", serial)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", help="store URL (an empty database); default: a fresh SQLite file")

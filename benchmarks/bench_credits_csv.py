@@ -127,6 +127,36 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def figures(quick: bool = False, *, rows: int | None = None, runs: int | None = None) -> list:
+    """Top-ups from a CSV file against the plain sqlite3 floor (goal 1.5x, raised in issue 12)."""
+    from _timing import Figure
+
+    rows, runs = rows or (10_000 if quick else 100_000), runs or (1 if quick else 3)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        template, data = tmp / "template.db", tmp / "topups.csv"
+        build_store(template, rows)
+        write_csv(data, rows)
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO), "MAILADMIN_CONFIG": str(tmp / "config.toml")}
+        floor, tool, rerun = [], [], []
+        for _ in range(runs):
+            for label in ("floor", "tool"):
+                db = tmp / f"{label}.db"
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(db) + suffix).unlink(missing_ok=True)
+                shutil.copyfile(template, db)
+                if label == "floor":
+                    floor.append(timed([sys.executable, "-c", FLOOR, str(db), str(data)], env))
+                else:
+                    cmd = [*mailadmin_cmd(), "credits", "add", "--from-file", str(data), "-q"]
+                    tool.append(timed(cmd, {**env, "MAILADMIN_DB": str(db)}))
+                    rerun.append(timed(cmd, {**env, "MAILADMIN_DB": str(db)}))
+    f = statistics.median(floor)
+    return [Figure(f"`credits add --from-file`, {rows:,} top-ups", statistics.median(tool),
+                   "plain sqlite3 script, same ledger and audit rows", f, max_ratio=1.5),
+            Figure("the same file again (all applied)", statistics.median(rerun), "the same floor", f)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)

@@ -76,6 +76,36 @@ def add_usage(db: str, accounts: int) -> int:
     return rows
 
 
+def figures(quick: bool = False, *, accounts: int | None = None, runs: int | None = None) -> list:
+    """`users usage --over 90` (goal 2x) and one `users record` (goal 1.2x) for run_all.py."""
+    from _timing import Figure
+
+    accounts, runs = accounts or (10_000 if quick else 100_000), runs or (5 if quick else 15)
+    work = Path(tempfile.mkdtemp(prefix="bench_usage_"))
+    try:
+        db = str(work / "store.db")
+        emails = build_store_in_child(db, accounts)
+        add_usage(db, accounts)
+        target = emails[len(emails) // 2]
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE usage_counter SET sent = 0 WHERE span = 'hour' AND account_id = "
+                         "(SELECT account_id FROM user WHERE email = ?)", (target,))
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "PYTHONPATH": str(REPO), "MAILADMIN_DB": db,
+               "MAILADMIN_CONFIG": str(work / "config.toml"), "MAILADMIN_TEST_NOW": NOW.isoformat(),
+               "MAILADMIN_BUSY_TIMEOUT_MS": "60000"}
+        ma = [sys.executable, "-m", "mailadmin"]
+        commands = {"floor": [sys.executable, "-c", "import typer, sqlmodel"],
+                    "over": [*ma, "users", "usage", "--over", "90", "-o", "json"],
+                    "record": [*ma, "users", "record", target, "--sent", "1", "-q"]}
+        interleaved_medians(commands, env, 1)
+        m = interleaved_medians(commands, env, runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    floor = "`import typer, sqlmodel`"
+    return [Figure(f"`users usage --over 90 -o json`, {accounts:,} accounts", m["over"], floor, m["floor"], max_ratio=2.0),
+            Figure("`users record EMAIL --sent 1`", m["record"], floor, m["floor"], max_ratio=1.2)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)

@@ -53,6 +53,32 @@ def build(db: str, members: int, domains: int, env: dict[str, str]) -> tuple[str
     return member, domain
 
 
+def figures(quick: bool = False, *, members: int | None = None, domains: int | None = None,
+            runs: int | None = None) -> list:
+    """`users can` for run_all.py against `import typer, sqlmodel` (goal 1.15x)."""
+    from _timing import Figure
+    from bench_users_show import interleaved_medians
+
+    members, domains = members or (1_000 if quick else 10_000), domains or (50 if quick else 500)
+    runs = runs or (5 if quick else 15)
+    work = Path(tempfile.mkdtemp(prefix="bench_can_"))
+    try:
+        db = str(work / "store.db")
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "PYTHONPATH": str(REPO), "MAILADMIN_DB": db,
+               "MAILADMIN_CONFIG": str(work / "config.toml")}
+        member, domain = build(db, members, domains, env)
+        can = [sys.executable, "-m", "mailadmin", "users", "can", member]
+        commands = {"floor": [sys.executable, "-c", "import typer, sqlmodel"], "key": [*can, "campaigns.edit"],
+                    "domain": [*can, "domains.view", "--domain", domain, "-o", "json"]}
+        interleaved_medians(commands, env, 1)
+        m = interleaved_medians(commands, env, runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    floor, size = "`import typer, sqlmodel`", f"{members:,} members, {domains} domains"
+    return [Figure(f"`users can MEMBER KEY`, {size}", m["key"], floor, m["floor"], max_ratio=1.15),
+            Figure(f"`users can MEMBER KEY --domain D -o json`, {size}", m["domain"], floor, m["floor"], max_ratio=1.15)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=10_000)

@@ -51,6 +51,29 @@ def measure_against_floor(commands: dict[str, list[str]], env: dict[str, str], r
     print("goal: <= 1.15x")
 
 
+def figures(quick: bool = False, *, accounts: int | None = None, runs: int | None = None) -> list:
+    """`users show` for run_all.py: table and JSON against `import typer, sqlmodel` (goal 1.15x)."""
+    from _timing import Figure
+
+    accounts, runs = accounts or (10_000 if quick else 100_000), runs or (5 if quick else 15)
+    work = Path(tempfile.mkdtemp(prefix="bench_show_"))
+    try:
+        db = str(work / "store.db")
+        emails = build_store_in_child(db, accounts)
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "PYTHONPATH": str(REPO), "MAILADMIN_DB": db,
+               "MAILADMIN_CONFIG": str(work / "config.toml")}
+        show = [sys.executable, "-m", "mailadmin", "users", "show"]
+        commands = {"floor": [sys.executable, "-c", "import typer, sqlmodel"], "email": [*show, emails[len(emails) // 2]],
+                    "id": [*show, f"#{accounts // 2}", "-o", "json"]}
+        interleaved_medians(commands, env, 1)
+        m = interleaved_medians(commands, env, runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    floor = "`import typer, sqlmodel`"
+    return [Figure(f"`users show EMAIL`, {accounts:,} accounts", m["email"], floor, m["floor"], max_ratio=1.15),
+            Figure(f"`users show #ID -o json`, {accounts:,} accounts", m["id"], floor, m["floor"], max_ratio=1.15)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)

@@ -13,7 +13,7 @@ import getpass
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Mapping, TextIO
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, TextIO
 
 if TYPE_CHECKING:
     from mailadmin.config import Config
@@ -21,6 +21,32 @@ if TYPE_CHECKING:
     from mailadmin.render.output import Format, Formats, Output
     from mailadmin.store import Store
     from mailadmin.timeutil import Clock
+
+
+@dataclass
+class Shared:
+    """What the lines of one batch share, held by the batch and dropped with it (never
+    process-wide): the store and its engine (opened by the first line that needs it), the config
+    file, whether the schema was found current, and the operator check's answer for reads.
+
+    `atomic`: every line's transactions join one write transaction of the store (the batch opens
+    it with `Store.one_transaction()`), so nothing a line does is committed before the batch is."""
+
+    db: str | None = None  # the batch's --db (or MAILADMIN_DB): every line's store
+    as_user: str | None = None  # the batch's --as: every line runs as this client user
+    atomic: bool = False
+    opened: "Callable[[Store], None] | None" = field(default=None, repr=False)  # told when the store opens
+    _config: "Config | None" = field(default=None, repr=False)
+    _store: "Store | None" = field(default=None, repr=False)
+    _schema_checked: bool = field(default=False, repr=False)
+    # the operator check's answer per OS login, for read transactions only: every write checks
+    # again inside its own transaction (under the write lock), and clears this after it
+    authority: dict = field(default_factory=dict, repr=False)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
 
 
 @dataclass
@@ -38,15 +64,22 @@ class Invocation:
     _as: tuple[int, str] | None = field(default=None, repr=False)  # (id, email) of the --as user, once found
     committed: bool = False  # a write transaction of this invocation has committed
     interrupted: bool = False  # Ctrl-C arrived
+    shared: Shared | None = field(default=None, repr=False)  # a batch line: what the batch shares
+
+    @property
+    def _holder(self) -> "Invocation | Shared":
+        """Where the config and the store live: this invocation, or the batch it is a line of."""
+        return self if self.shared is None else self.shared
 
     # -- configuration -------------------------------------------------------------------------
     @property
     def config(self) -> "Config":
-        if self._config is None:
+        holder = self._holder
+        if holder._config is None:
             from mailadmin import config
 
-            self._config = config.load(config.config_path(self.env))
-        return self._config
+            holder._config = config.load(config.config_path(self.env))
+        return holder._config
 
     @property
     def clock(self) -> "Clock":
@@ -59,26 +92,35 @@ class Invocation:
         """This invocation's store, opened on first use; the schema is checked unless asked not to.
         Only `init` passes `create`: any other command on a missing SQLite file is exit 78, and a
         mistyped --db leaves nothing behind."""
-        if self._store is None:
+        holder = self._holder
+        if holder._store is None:
             from mailadmin.store import open_store
             from mailadmin.store.engine import busy_timeout_ms
 
             timeout = busy_timeout_ms(self.env)  # a bad setting fails every command, reads too
-            self._store = open_store(self.db, configured=self.config.get("database"), create=create,
-                                     check_schema=False, busy_timeout_ms=timeout)
-        if check_schema and not self._schema_checked:
+            db = self.db if self.shared is None else self.shared.db
+            holder._store = open_store(db, configured=self.config.get("database"), create=create,
+                                       check_schema=False, busy_timeout_ms=timeout)
+            if self.shared is not None and self.shared.opened is not None:
+                self.shared.opened(holder._store)
+        if check_schema and not holder._schema_checked:
             from mailadmin.store.schema import require_current
 
-            require_current(self._store)
-            self._schema_checked = True
-        return self._store
+            require_current(holder._store)
+            holder._schema_checked = True
+        return holder._store
 
     @contextmanager
     def write(self) -> Iterator["Operation"]:
         """A write transaction as an Operation: the store's write lock, the actor, the time."""
-        with self.store().write() as session:
-            yield self._operation(session, writing=True)
-        self.committed = True  # from here on, a failure to print never makes this a failure
+        try:
+            with self.store().write() as session:
+                yield self._operation(session, writing=True)
+        finally:
+            if self.shared is not None:
+                self.shared.authority.clear()  # the write may have changed who may do what
+        if self.shared is None or not self.shared.atomic:
+            self.committed = True  # from here on, a failure to print never makes this a failure
 
     @contextmanager
     def read(self) -> Iterator["Operation"]:
@@ -91,12 +133,12 @@ class Invocation:
 
         command = self.command()
         need = need_of(command).for_writing(writing)
-        actor = self._admitted(session, need, command)
+        actor = self._admitted(session, need, command, writing)
         # the time is read once the transaction holds its lock, so a change that waited for
         # another writer is stamped with when it happened, not when it was asked for
         return Operation(session, actor, self.clock(), need)
 
-    def _admitted(self, session, need, command: str) -> "Actor":
+    def _admitted(self, session, need, command: str, writing: bool = False) -> "Actor":
         """Who this command acts as, once it is allowed to: the operator running it (checked
         against its operator role once any operator is registered), or the client user named by
         --as (the operator then needs users.login_as, and the command must be one a client user
@@ -107,8 +149,8 @@ class Invocation:
         from mailadmin.services import operators
 
         operator = self.actor()
-        if operators.any_registered(session):
-            authority = operators.authority(session, operator.name)
+        if (registered := self._registered(session, writing, operator.name)) is not None:
+            authority = registered[0]
             operators.refuse(authority, operator.name, need.admin, command)
             if self.as_user is not None:
                 operators.refuse(authority, operator.name, "users.login_as", f"{command} --as")
@@ -124,6 +166,20 @@ class Invocation:
             user = find_user(Operation(session, operator, self.clock()), parse_ref(self.as_user))
             self._as = (user.id, user.email)
         return Actor.user(*self._as, operator)
+
+    def _registered(self, session, writing: bool, login: str) -> "tuple | None":
+        """None in single-operator mode (no operator registered), else (the login's authority or
+        None,). A batch line that only reads reuses the batch's last answer (one check per
+        batch instead of one per line); a write always checks inside its own transaction."""
+        from mailadmin.services import operators
+
+        cache = self.shared.authority if self.shared is not None else None
+        if cache is not None and not writing and login in cache:
+            return cache[login]
+        answer = (operators.authority(session, login),) if operators.any_registered(session) else None
+        if cache is not None and not writing:
+            cache[login] = answer
+        return answer
 
     def actor(self) -> "Actor":
         """The operator running the command: the OS user (as this invocation's environment names
@@ -245,7 +301,7 @@ class Invocation:
                 return default
 
     def close(self) -> None:
-        if self._store is not None:
+        if self.shared is None and self._store is not None:  # a batch closes the store it shares
             self._store.dispose()
             self._store = None
 

@@ -484,3 +484,8 @@ users_access.register(app)
 from mailadmin.cli import users_usage  # noqa: E402
 
 users_usage.register(app)
+
+# `users import` lives in cli/users_import.py
+from mailadmin.cli import users_import  # noqa: E402
+
+users_import.register(app)

@@ -54,16 +54,21 @@ class Store:
         self.busy_timeout_ms = busy_timeout_ms
         self.engine: Engine = _make_engine(url, busy_timeout_ms)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._joined: Session | None = None  # the one transaction of `one_transaction()`, while it lasts
 
     def errors(self):
         """Database failures inside this block become domain errors naming this store."""
         return translate_errors(self.busy_timeout_ms, self.url)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: holds the store's write lock from its first statement, commits
-        at the end, rolls everything back on any error (nothing half-written)."""
+        at the end, rolls everything back on any error (nothing half-written). Inside
+        `one_transaction()` it is a savepoint of that transaction instead."""
+        if self._joined is not None:
+            with self._joining() as session:
+                yield session
+            return
         with self.errors(), self.engine.connect() as conn:
             conn.info["write"] = True
             with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
@@ -75,11 +80,44 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read transaction: one consistent snapshot, no write lock."""
+        """A read transaction: one consistent snapshot, no write lock. Inside `one_transaction()`
+        it reads that transaction (what its earlier steps wrote included)."""
+        if self._joined is not None:
+            with self._joining() as session:
+                yield session
+            return
         with self.errors(), self.engine.connect() as conn:
             with Session(bind=conn, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
+
+    @contextmanager
+    def one_transaction(self) -> Iterator[Session]:
+        """One write transaction that every `write()` and `read()` of this Store joins until the
+        block ends (batch --atomic): each of them becomes a savepoint of it, so a step's own
+        commit commits nothing, and the block commits all or, on any error, nothing. Held by this
+        Store object only (one per invocation or batch), never process-wide."""
+        if self._joined is not None:
+            raise RuntimeError("one_transaction() does not nest")
+        with self.write() as session:
+            self._joined = session
+            try:
+                yield session
+            finally:
+                self._joined = None
+
+    @contextmanager
+    def _joining(self) -> Iterator[Session]:
+        """A savepoint of the joined transaction: a step that fails is undone alone (the caller
+        decides whether the whole rolls back). After each step the session forgets the objects it
+        loaded (flushed first), so the next step reads the rows, not a previous step's objects."""
+        session = self._joined
+        with self.errors():
+            try:
+                with session.begin_nested():
+                    yield session
+            finally:
+                session.expunge_all()
 
     def dispose(self) -> None:
         self.engine.dispose()

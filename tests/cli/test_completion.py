@@ -16,7 +16,7 @@ from tests.conftest import BASE_ENV, REPO
 
 STATIC = [
     # (words before the one being typed, what is typed, expected candidates (a subset when ...))
-    ([], "", ["init", "roles", "packages", "users", "credits", "domains", "operators", "audit", "db", "config"]),
+    ([], "", ["init", "roles", "packages", "users", "credits", "domains", "operators", "audit", "db", "config", "batch", "export", "apply"]),
     (["operators", "roles"], "", ["list", "show", "create", "delete", "permissions"]),
     (["operators", "roles", "create", "r", "--grant"], "credits", ["credits", "credits.add"]),
     ([], "ro", ["roles"]),

@@ -93,6 +93,7 @@ def test_every_operator_action_is_refused_to_a_client_user(cli, db_url, tmp_path
         "operators roles delete": ["r", "--yes"], "db backup": ["/nonexistent/backup.db"], "db status": [],
         "db upgrade": [], "init": [], "domains export-dkim": [str(tmp_path / "export")],
         "users record": [OWNER, "--sent", "1"],
+        "export": [], "apply": [str(tmp_path / "state.toml")], "users import": ["-"],
     }
     refused_to_clients = sorted(c for c, need in NEEDS.items() if need.client == OPERATORS)
     assert set(refused_to_clients) == set(minimal), "a new operator action needs a row here"

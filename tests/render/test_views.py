@@ -122,6 +122,22 @@ CASES = {
     "usage_bounces": ([], ["users", "usage", A, "-o", "json"], lambda d: d["bounces"]["day"]),
     "usage_over": ([["users", "limits", A, "--set", "contacts=10"], ["users", "usage", A, "--set", "contacts=5"]],
                    ["users", "usage", "--over", "0", "-o", "json"], _first),
+    "apply_plan": ([["export", "--only", "packages", "{dir}/plan.toml"], ["packages", "edit", "starter", "--limit", "daily=9"]],
+                   ["apply", "{dir}/plan.toml", "--dry-run", "-o", "json"], lambda d: d),
+    "apply_step": ([["export", "--only", "packages", "{dir}/step.toml"], ["packages", "edit", "starter", "--limit", "daily=10"]],
+                   ["apply", "{dir}/step.toml", "--dry-run", "-o", "json"], lambda d: d["steps"][0]),
+    "apply_change": ([["export", "--only", "packages", "{dir}/change.toml"], ["packages", "edit", "starter", "--limit", "daily=11"]],
+                     ["apply", "{dir}/change.toml", "--dry-run", "-o", "json"], lambda d: d["steps"][0]["changes"]["limits.daily"]),
+    "import_report": ([], ["users", "import", "-", "--dry-run", "-o", "json", "<", "email,name,package\nview-import@example.com,V,starter\n"],
+                      lambda d: d),
+    "import_counts": ([], ["users", "import", "-", "--dry-run", "-o", "json", "<", "email,name,package\nview-import@example.com,V,starter\n"],
+                      lambda d: d["counts"]),
+    "import_item": ([], ["users", "import", "-", "--dry-run", "-o", "json", "<", "email,name,package\nview-import@example.com,V,starter\n"],
+                    lambda d: d["created"][0]),
+    "import_update": ([], ["users", "import", "-", "--update", "--dry-run", "-o", "json", "<",
+                           "email,name,package\nalice@example.com,Renamed,business\n"], lambda d: d["updated"][0]),
+    "batch_line": ([], ["batch", "<", "roles show viewer -o json\n"], lambda d: d),
+    "batch_atomic": ([], ["batch", "--atomic", "<", "# nothing\n"], lambda d: d),
     # registers whoever runs the tests as superadmin: the cases after it still run with full rights
     "operator": ([], ["operators", "add", RUNNER, "--role", "superadmin", "-o", "json"], lambda d: d),
     "operator_role": ([], ["operators", "roles", "show", "support", "-o", "json"], lambda d: d),
@@ -166,13 +182,14 @@ def _run(store: str, args: list[str]) -> str:
     from mailadmin.cli.app import invoke
     from tests.conftest import BASE_ENV, REPO
 
+    import os
+
+    args = [a.replace("{dir}", os.path.dirname(store)) for a in args]  # files beside the demo store
     stdin = ""
     if "<" in args:
         args, stdin = args[: args.index("<")], args[-1]
     out, err = io.StringIO(), io.StringIO()
     env = {**BASE_ENV, "MAILADMIN_CONFIG": "/nonexistent/config.toml"}
-    import os
-
     cwd = os.getcwd()
     os.chdir(REPO)  # examples/ files are named relative to the repository, as in the README
     try:

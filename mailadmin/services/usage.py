@@ -35,6 +35,7 @@ suspension only when they happen.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
@@ -174,7 +175,11 @@ class Sender:
     bounce_min_sends: int
 
 
-def _sender_query(now: datetime):
+@functools.cache
+def _sender_query():
+    """Built once per process (an alias proxies every column of User: building it cost more than
+    running the query, on every line of a batch); the time is bound at execution (`now`)."""
+    now = bindparam("now", type_=Suspension.until.type)
     owner = aliased(User)
     return (
         select(User.id, User.email, User.account_id, User.is_owner, own_status_column(User, now), owner.id, owner.email,
@@ -189,7 +194,7 @@ def _sender_query(now: datetime):
 
 
 def sender(op: Operation, ref: UserRef) -> Sender:
-    row = resolve_one(op.session, ref, _sender_query(op.now))
+    row = resolve_one(op.session, ref, _sender_query().params(now=op.now))
     if row[2] is None:
         account_of(op.session, op.session.get(User, row[0]))  # raises: removed from its team
     (uid, email, account_id, is_owner, own, owner_id, owner_email, owner_status, expires, balance, package_id, package,

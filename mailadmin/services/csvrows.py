@@ -64,6 +64,23 @@ def _records(reader: Any) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
+
+def read_header(reader, source: str, wanted: str) -> list[str]:
+    """The column names of a CSV file's first line, lower-cased (padding only is stripped: a column
+    is named whole; a BOM is dropped). An empty file, a broken first line or text that is not
+    UTF-8 is InvalidInput; `wanted` says what the first line must be."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput(f"{source} is empty: the first line must be {wanted}") from None
+    except csv.Error as exc:
+        raise InvalidInput(f"{source} line 1: {exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{source} is not UTF-8 text; save it as UTF-8 (a BOM is fine)") from None
+    if header:
+        header[0] = header[0].lstrip("\ufeff")
+    return [h.strip(" \t").lower() for h in header]
+
 def read(
     lines: Iterable[str],
     source: str,
@@ -80,22 +97,12 @@ def read(
     are skipped. A bad header, an empty file or text that is not UTF-8 raise InvalidInput."""
     reader = csv.reader(lines)
     expected = ",".join(columns)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InvalidInput(f"{source} is empty: the first line must be the header {expected}") from None
-    except csv.Error as exc:
-        raise InvalidInput(f"{source} line 1: {exc}") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{source} is not UTF-8 text; save it as UTF-8 (a BOM is fine)") from None
-    if header:
-        header[0] = header[0].lstrip("\ufeff")
-    names = [h.strip(" \t").lower() for h in header]  # padding only: a column is named whole
+    names = read_header(reader, source, f"the header {expected}")
     unknown = [n for n in names if n not in columns]
     missing = [n for n in columns if n not in optional and n not in names]
     if unknown or missing or len(set(names)) != len(names):
         optional_note = f" ({', '.join(optional)} optional)" if optional else ""
-        raise InvalidInput(f"{source} line 1 must be the header {expected}{optional_note}, not {','.join(header)!r}")
+        raise InvalidInput(f"{source} line 1 must be the header {expected}{optional_note}, not {','.join(names)!r}")
     positions = [names.index(c) if c in names else None for c in columns]
     id_at = columns.index(id_column) if id_column is not None else None
     width = len(names)

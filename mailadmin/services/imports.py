@@ -120,18 +120,10 @@ def read_rows(lines: Iterable[str], source: str, *, now: datetime) -> tuple[list
     UTF-8 raise InvalidInput at once; a bad record becomes a failure naming its line."""
     from mailadmin.timeutil import parse_when
 
+    from mailadmin.services.csvrows import read_header
+
     reader = csv.reader(lines)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InvalidInput(f"{source} is empty: the first line must be a header with {','.join(REQUIRED)}") from None
-    except csv.Error as exc:
-        raise InvalidInput(f"{source} line 1: {exc}") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{source} is not UTF-8 text; save it as UTF-8 (a BOM is fine)") from None
-    if header:
-        header[0] = header[0].lstrip("\ufeff")
-    names = [h.strip(" \t").lower() for h in header]
+    names = read_header(reader, source, f"a header with {','.join(REQUIRED)}")
     unknown = [n for n in names if n not in COLUMNS]
     if unknown:
         raise InvalidInput(f"{source} line 1: unknown column {', '.join(repr(n) for n in unknown)}",

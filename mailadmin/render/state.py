@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from mailadmin.render.output import Format, Output, counted, jsonable, view
@@ -16,9 +17,22 @@ def _step_json(s) -> dict[str, Any]:
     return APPLY_STEP(action=s.action, kind=s.kind, name=s.name, account=s.owner, changes=changes)
 
 
-def _line(s) -> list[str]:
-    from mailadmin.services.state_apply import shown
+def shown(value: Any) -> str:
+    """A value in a plan line."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(v) if not isinstance(v, dict) else "/".join(shown(x) for x in v.values()) for v in value) + "]"
+    if isinstance(value, str):
+        return repr(value) if value == "" or " " in value else value
+    return str(value)
 
+
+def _line(s) -> list[str]:
     kind = s.kind.replace("_", " ")
     where = f" (team of {s.owner})" if s.owner else ""
     if s.action != "change":

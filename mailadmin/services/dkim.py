@@ -64,21 +64,45 @@ def default_selector(taken: set[str], now: datetime) -> str:
 
 def new_key(algorithm: str) -> tuple[str, str, int | None]:
     """A fresh key pair: (private key as PEM PKCS#8, the record's p= value, RSA bits or None)."""
-    import base64
-
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
     if algorithm == RSA:
         key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
-        public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        bits: int | None = RSA_BITS
     else:
         key = ed25519.Ed25519PrivateKey.generate()
-        public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        bits = None
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return private.decode("ascii"), base64.b64encode(public).decode("ascii"), bits
+    return (private.decode("ascii"), *_record_value(key))
+
+
+def public_of(pem: str, algorithm: str) -> tuple[str, int | None]:
+    """(the record's p= value, RSA bits) of a PEM PKCS#8 private key (a document's key, for
+    `apply`); ValueError when it is not one of `algorithm`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    try:
+        key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+    except (TypeError, UnicodeEncodeError) as e:
+        raise ValueError(str(e)) from None
+    if (algorithm == RSA and isinstance(key, rsa.RSAPrivateKey)) or (algorithm == ED25519 and isinstance(key, ed25519.Ed25519PrivateKey)):
+        return _record_value(key)
+    raise ValueError(f"the key is not {algorithm}")
+
+
+def _record_value(key) -> tuple[str, int | None]:
+    """The p= value of a private key's public half (RSA: base64 of the DER SubjectPublicKeyInfo;
+    Ed25519: of the raw 32-byte key, RFC 8463), and the RSA bits."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if isinstance(key, rsa.RSAPrivateKey):
+        public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return base64.b64encode(public).decode("ascii"), key.key_size
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(public).decode("ascii"), None
 
 
 def keys_of(session, domain_id: int) -> list[DkimKey]:

@@ -27,7 +27,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from mailadmin.errors import Conflict, InvalidInput
-from mailadmin.services.state import FORMAT_VERSION, UNLIMITED, key_text, locate, when
+from mailadmin.services import dkim
+from mailadmin.services.state import FORMAT_VERSION, UNLIMITED, key_text, locate
 
 TOP_KEYS = ("version", "roles", "packages", "operator_roles", "operators", "accounts", "domains")
 PACKAGE_KEYS = ("role", "description", "credits", "credit_cost", "allow_overuse", "bounce_limit", "bounce_min_sends",
@@ -138,19 +139,29 @@ def _grants(r: Reader, path: tuple[str, ...], keys: list, cat) -> list[str]:
 def _read_roles(r: Reader, section: dict) -> dict[str, Any]:
     from mailadmin.catalog import catalog
     from mailadmin.services.roles import BUILTIN_NAMES
+
+    return _read_role_table(r, section, "roles", "role", catalog(), BUILTIN_NAMES,
+                            ": built-in roles come with `mailadmin init` and are not in a document")
+
+
+def _read_role_table(r: Reader, section: dict, table: str, noun: str, cat, builtins, builtin_why: str, *,
+                     needs_grants: bool = False) -> dict[str, Any]:
+    """Custom client roles or operator roles: a description and catalog keys each (compressed)."""
     from mailadmin.services.validate import text
 
-    cat = catalog()
     out = {}
     for name in sorted(section):
-        path = ("roles", name)
+        path = (table, name)
         entry = r.table(section[name], path, ("description", "grants"))
-        _slug(r, path, name, "role")
-        if name in BUILTIN_NAMES:
-            r.fail(path, f"{name} is a built-in role: built-in roles come with `mailadmin init` and are not in a document")
+        _slug(r, path, name, noun)
+        if name in builtins:
+            r.fail(path, f"{name} is a built-in {noun}{builtin_why}")
         desc = r.get(entry, path, "description", (str,), "")
         desc = r.check((*path, "description"), lambda: text(desc, "description", allow_empty=True))
-        out[name] = {"description": desc, "grants": _grants(r, (*path, "grants"), r.get(entry, path, "grants", (list,), []), cat)}
+        grants = _grants(r, (*path, "grants"), r.get(entry, path, "grants", (list,), []), cat)
+        if needs_grants and not grants:
+            r.fail((*path, "grants"), f"an {noun} needs at least one admin permission")
+        out[name] = {"description": desc, "grants": grants}
     return out
 
 
@@ -337,7 +348,6 @@ def _read_accounts(r: Reader, section: dict) -> dict[str, Any]:
 
 def _read_domains(r: Reader, section: dict) -> dict[str, Any]:
     from mailadmin.refs import domain_name
-    from mailadmin.services import dkim
     from mailadmin.vocab import DOMAIN_ROLES
 
     out: dict[str, Any] = {}
@@ -388,51 +398,17 @@ def _read_domains(r: Reader, section: dict) -> dict[str, Any]:
 
 def _check_private_key(r: Reader, path: tuple[str, ...], key: dict) -> None:
     try:
-        public_key(key["private_key"], key["algorithm"])
+        dkim.public_of(key["private_key"], key["algorithm"])
     except ValueError:
         r.fail(path, f"is not an {key['algorithm']} private key in PEM (PKCS#8, as `export --with-secrets` writes it)")
-
-
-def public_key(pem: str, algorithm: str) -> tuple[str, int | None]:
-    """(the record's p= value, RSA bits) of a PEM PKCS#8 private key; ValueError when it is not one."""
-    import base64
-
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-
-    try:
-        key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-    except (TypeError, UnicodeEncodeError) as e:
-        raise ValueError(str(e)) from None
-    if algorithm == "rsa" and isinstance(key, rsa.RSAPrivateKey):
-        der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        return base64.b64encode(der).decode("ascii"), key.key_size
-    if algorithm == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey):
-        raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return base64.b64encode(raw).decode("ascii"), None
-    raise ValueError(f"the key is not {algorithm}")
 
 
 def _read_operator_roles(r: Reader, section: dict) -> dict[str, Any]:
     from mailadmin.catalog import admin_catalog
     from mailadmin.services.operators import BUILTIN_NAMES
-    from mailadmin.services.validate import text
 
-    cat = admin_catalog()
-    out = {}
-    for name in sorted(section):
-        path = ("operator_roles", name)
-        entry = r.table(section[name], path, ("description", "grants"))
-        _slug(r, path, name, "operator role")
-        if name in BUILTIN_NAMES:
-            r.fail(path, f"{name} is a built-in operator role and is not in a document")
-        desc = r.get(entry, path, "description", (str,), "")
-        grants = _grants(r, (*path, "grants"), r.get(entry, path, "grants", (list,), []), cat)
-        if not grants:
-            r.fail((*path, "grants"), "an operator role needs at least one admin permission")
-        out[name] = {"description": r.check((*path, "description"), lambda: text(desc, "description", allow_empty=True)),
-                     "grants": grants}
-    return out
+    return _read_role_table(r, section, "operator_roles", "operator role", admin_catalog(), BUILTIN_NAMES,
+                            " and is not in a document", needs_grants=True)
 
 
 def _read_operators(r: Reader, section: dict) -> dict[str, Any]:
@@ -840,11 +816,11 @@ def _add_domain(op, name: str, entry: dict[str, Any]) -> None:
     domain = op.session.execute(select(Domain).where(Domain.name == name)).scalar_one()
     if "private_key" in first:
         stored = op.session.execute(select(DkimKey).where(DkimKey.domain_id == domain.id)).scalar_one()
-        stored.public_key, stored.bits = public_key(first["private_key"], first["algorithm"])
+        stored.public_key, stored.bits = dkim.public_of(first["private_key"], first["algorithm"])
         stored.private_key = first["private_key"]
     for key in keys[1:]:
         if "private_key" in key:
-            pub, bits = public_key(key["private_key"], key["algorithm"])
+            pub, bits = dkim.public_of(key["private_key"], key["algorithm"])
             op.session.add(DkimKey(domain_id=domain.id, selector=key["selector"], algorithm=key["algorithm"], bits=bits,
                                    private_key=key["private_key"], public_key=pub, state=key["state"], created_at=op.now))
         else:
@@ -888,18 +864,3 @@ def _run_operator(op, s: Step) -> None:
 
 _RUN = {"role": _run_role, "package": _run_package, "account": _run_account, "member": _run_member, "domain": _run_domain,
         "operator_role": _run_operator_role, "operator": _run_operator}
-
-
-def shown(value: Any) -> str:
-    """A value in a plan line."""
-    if value is None:
-        return "(none)"
-    if isinstance(value, datetime):
-        return when(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(shown(v) if not isinstance(v, dict) else "/".join(shown(x) for x in v.values()) for v in value) + "]"
-    if isinstance(value, str):
-        return repr(value) if value == "" or " " in value else value
-    return str(value)

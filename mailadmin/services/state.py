@@ -232,7 +232,7 @@ def locate(text: str, path: tuple[str, ...]) -> int | None:
         if line.startswith("["):
             header = line[2:] if line.startswith("[[") else line[1:]
             closing = "]]" if line.startswith("[[") else "]"
-            end = _header_end(header, closing)
+            end = _unquoted_index(header, closing)
             if end is None:
                 continue
             try:
@@ -258,29 +258,22 @@ def locate(text: str, path: tuple[str, ...]) -> int | None:
     return best[1] if best else None
 
 
-def _header_end(header: str, closing: str) -> int | None:
-    quote = None
-    for i, ch in enumerate(header):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif header.startswith(closing, i):
-            return i
-    return None
-
-
 def _key_part(line: str) -> str | None:
+    i = _unquoted_index(line, "=")
+    return None if i is None else line[:i].strip() or None
+
+
+def _unquoted_index(text: str, token: str) -> int | None:
+    """Where `token` first stands in `text` outside a quoted key ("a=b" or 'x]' are one key)."""
     quote = None
-    for i, ch in enumerate(line):
+    for i, ch in enumerate(text):
         if quote:
             if ch == quote:
                 quote = None
         elif ch in "\"'":
             quote = ch
-        elif ch == "=":
-            return line[:i].strip() or None
+        elif text.startswith(token, i):
+            return i
     return None
 
 
